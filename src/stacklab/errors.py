@@ -1,0 +1,148 @@
+"""The one error tree. Every error carries what the user needs to act: what failed,
+why, and the fix. The CLI maps each class to an exit code in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the user's input: where, what, why and how to fix it."""
+
+    field: str
+    value: object
+    why: str
+    fix: str
+    source: str | None = None
+    line: int | None = None
+
+    def render(self) -> str:
+        where = self.field
+        if self.source is not None:
+            location = f"{self.source}:{self.line}" if self.line else self.source
+            where = f"{location}: {self.field}"
+        return f"{where}: {self.value!r} is not valid: {self.why}. Fix: {self.fix}."
+
+
+class StacklabError(Exception):
+    """Base of every error stacklab raises on purpose."""
+
+    def __init__(self, message: str, *, fix: str | None = None, details: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.details = details
+
+    def render(self) -> str:
+        parts = [self.message]
+        if self.details:
+            parts.append(self.details)
+        if self.fix:
+            parts.append(f"Fix: {self.fix}")
+        return "\n".join(parts)
+
+
+class SpecError(StacklabError):
+    """The spec is invalid; nothing has been created."""
+
+    def __init__(self, problems: list[Problem], source: str | None = None):
+        self.problems = problems
+        self.source = source
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        header = f"The spec {source or ''} has {count} {noun}; nothing was created.".replace(
+            "  ", " "
+        )
+        super().__init__(header)
+
+    def render(self) -> str:
+        lines = [self.message]
+        lines.extend(f"- {problem.render()}" for problem in self.problems)
+        return "\n".join(lines)
+
+
+class HostError(StacklabError):
+    """This host cannot run what was asked (missing tool, no root, no room)."""
+
+
+class StateError(StacklabError):
+    """The state database or a lab directory is unusable."""
+
+
+class ProviderError(StacklabError):
+    """A provider failed to create, find or delete infrastructure."""
+
+
+class CommandError(StacklabError):
+    """A command run on the host or on a node failed."""
+
+    def __init__(
+        self,
+        command: list[str],
+        returncode: int,
+        output: str,
+        *,
+        where: str = "host",
+        fix: str | None = None,
+    ):
+        self.command = command
+        self.returncode = returncode
+        self.output = output
+        self.where = where
+        last_lines = "\n".join(output.strip().splitlines()[-15:])
+        super().__init__(
+            f"Command failed on {where} with exit code {returncode}: {' '.join(command)}",
+            fix=fix,
+            details=f"Last lines of its output:\n{last_lines}" if last_lines else None,
+        )
+
+
+class StepError(StacklabError):
+    """A step of `up` failed; the journal records it and a re-run resumes there."""
+
+    def __init__(self, step: str, cause: StacklabError):
+        self.step = step
+        self.cause = cause
+        super().__init__(f"Step '{step}' failed.", fix=cause.fix, details=cause.render())
+
+    def render(self) -> str:
+        return f"{self.message}\n{self.cause.render()}"
+
+
+class NotYetImplemented(StacklabError):
+    """A documented feature that this version does not have yet."""
+
+
+class UserAbort(StacklabError):
+    """The user interrupted the run."""
+
+
+@dataclass
+class ErrorReport:
+    """A serialisable view of an error for `--json` output."""
+
+    kind: str
+    message: str
+    fix: str | None
+    problems: list[dict[str, object]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, error: StacklabError) -> ErrorReport:
+        problems: list[dict[str, object]] = []
+        if isinstance(error, SpecError):
+            problems = [
+                {
+                    "field": p.field,
+                    "value": p.value
+                    if isinstance(p.value, str | int | float | bool)
+                    else repr(p.value),
+                    "why": p.why,
+                    "fix": p.fix,
+                    "line": p.line,
+                }
+                for p in error.problems
+            ]
+        return cls(
+            kind=type(error).__name__, message=error.message, fix=error.fix, problems=problems
+        )
