@@ -1,0 +1,70 @@
+"""Facts about providers, loaded from the YAML files in `catalog/data`."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stacklab.config.models import Role
+
+
+class Virtualization(StrEnum):
+    NATIVE = "native"  # bare metal: KVM works as on any server
+    NESTED = "nested"  # a VM whose provider offers nested virtualization when asked
+    NONE = "none"  # guests can only run under QEMU's emulator (TCG), about 10x slower
+    PROBE = "probe"  # only booting a probe guest can tell (the local host)
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Price(Frozen):
+    usd_per_hour: float = Field(ge=0)
+    as_of: date
+    source: str
+
+
+class MachineType(Frozen):
+    name: str
+    vcpus: int = Field(ge=1)
+    memory_gib: float = Field(gt=0)
+    max_nics: int = Field(ge=1)
+    virtualization: Virtualization
+    how: str = Field(default="", description="What enables the virtualization, if anything.")
+    price: Price | None = None
+
+
+class NetworkFacts(Frozen):
+    underlay_mtu: int = Field(description="MTU between nodes on the provider's network.")
+    uplink_mtu: int = Field(description="MTU on the path to the internet.")
+    mtu_min: int
+    mtu_max: int
+    carries_vxlan: bool
+    carries_gre: bool
+    carries_multicast: bool
+    nic_per_network: str = Field(
+        default="", description="How each NIC maps onto the provider's networks."
+    )
+    reserved_addresses: str = ""
+
+
+class ProviderCatalog(Frozen):
+    provider: str
+    description: str
+    network: NetworkFacts
+    default_machine_types: dict[Role, str] = Field(default_factory=dict)
+    aio_machine_type: str | None = None
+    machine_types: dict[str, MachineType]
+
+    def machine_type(self, name: str) -> MachineType | None:
+        return self.machine_types.get(name)
+
+
+class Catalog(Frozen):
+    providers: dict[str, ProviderCatalog]
+
+    def of(self, provider: str) -> ProviderCatalog:
+        return self.providers[provider]

@@ -1,0 +1,246 @@
+"""Reads `stacklab.yaml` into a Spec. Every problem becomes a Problem with the field
+path, the YAML line, the bad value, why it is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from stacklab.config.models import Spec
+from stacklab.errors import Problem, SpecError
+
+LineMap = dict[tuple[str | int, ...], int]
+
+
+def _line_map(node: yaml.Node, path: tuple[str | int, ...], lines: LineMap) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _line_map(value_node, (*path, key), lines)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _line_map(item, (*path, index), lines)
+
+
+def line_of(lines: LineMap, dotted: str) -> int | None:
+    """The line of the deepest part of a field path that the YAML has."""
+    parts: list[str | int] = []
+    for token in dotted.replace("]", "").replace("[", ".").split("."):
+        token = token.split(" ")[0]
+        if token:
+            parts.append(int(token) if token.isdigit() else token)
+    while parts:
+        line = lines.get(tuple(parts))
+        if line is not None:
+            return line
+        parts.pop()
+    return None
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model whose fields are valid at this location (to suggest a spelling).
+
+    Locations inside the provider carry its kind as a tag (`provider.aws.region`).
+    """
+    current: list[type[BaseModel]] = [Spec]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        tagged = [m for m in current if _kind_of(m) == part]
+        if tagged:
+            current = tagged
+            continue
+        fields = [m.model_fields[part] for m in current if part in m.model_fields]
+        if not fields:
+            return None
+        current = _models_in(fields[0].annotation)
+    return current[0] if len(current) == 1 else None
+
+
+def _kind_of(model: type[BaseModel]) -> object:
+    field = model.model_fields.get("kind")
+    return field.default if field else None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for argument in getattr(annotation, "__args__", ()):
+        found += _models_in(argument)
+    return found
+
+
+def _user_path(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Drop the provider's kind tag that pydantic puts into the location."""
+    if len(loc) > 2 and loc[0] == "provider" and loc[1] in {"local", "ssh", "aws", "gcp"}:
+        return (loc[0], *loc[2:])
+    return loc
+
+
+def _fix_for(error: ErrorDetails) -> str:
+    kind = error["type"]
+    loc = tuple(error["loc"])
+    field = str(loc[-1]) if loc else ""
+    if kind == "missing":
+        return f"add `{field}:` with a value (see `stacklab init` for an example)"
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = list(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(field, known, n=1)
+        if close:
+            return f"did you mean `{close[0]}`? Otherwise remove `{field}`"
+        return f"remove `{field}`; allowed here: {', '.join(known)}" if known else "remove it"
+    if kind == "string_pattern_mismatch" and field == "name":
+        return "use lowercase letters, digits and '-', starting with a letter, 1-10 characters " \
+            "for a lab (15 for a node)"
+    if kind in {"literal_error", "enum", "union_tag_invalid"}:
+        return "use one of the values listed above"
+    if kind in {"bool_parsing", "bool_type"}:
+        return "write true or false"
+    if kind.startswith("ip_v4") or "ip" in kind:
+        return "write it like 10.0.0.0/24 (a network) or 10.0.0.5 (an address)"
+    return "see `stacklab schema` for the allowed form"
+
+
+def problems_from_validation(error: ValidationError) -> list[Problem]:
+    problems = []
+    for detail in error.errors(include_url=False):
+        loc = _user_path(tuple(detail["loc"]))
+        message = detail["msg"].removeprefix("Value error, ")
+        fix = _fix_for(detail)
+        if detail["type"] == "extra_forbidden":
+            message = "this field is not known here"
+        elif detail["type"] == "value_error" and "; " in message:
+            # The spec's own validators say "what is wrong; how to fix it".
+            message, fix = message.rsplit("; ", 1)
+        problems.append(
+            Problem(
+                field=_dotted(loc) or "(top level)",
+                value=detail.get("input"),
+                why=message[0].lower() + message[1:] if message else message,
+                fix=fix,
+            )
+        )
+    return problems
+
+
+def _without_empty_sections(data: dict[Any, Any], model: type[BaseModel]) -> dict[Any, Any]:
+    """A section whose keys are all commented out (`access:` alone) is YAML null: read it as
+    an empty section, so its defaults apply, instead of refusing None."""
+    result: dict[Any, Any] = {}
+    for key, value in data.items():
+        field = model.model_fields.get(key) if isinstance(key, str) else None
+        if field is None:
+            result[key] = value
+            continue
+        models = _models_in(field.annotation)
+        if value is None and models and type(None) not in get_args(field.annotation):
+            continue
+        if isinstance(value, dict) and len(models) == 1:
+            value = _without_empty_sections(value, models[0])
+        result[key] = value
+    return result
+
+
+def spec_from_mapping(
+    data: object, source: str | None = None, lines: LineMap | None = None
+) -> Spec:
+    if not isinstance(data, dict):
+        raise SpecError(
+            [
+                Problem(
+                    field="(top level)",
+                    value=type(data).__name__ if data is not None else "",
+                    why=("the file is empty; " if data is None else "")
+                    + "a spec is a YAML mapping of fields such as name and provider",
+                    fix="start from `stacklab init`",
+                    source=source,
+                    line=1,
+                )
+            ],
+            source,
+        )
+    try:
+        return Spec.model_validate(_without_empty_sections(data, Spec))
+    except ValidationError as error:
+        problems = problems_from_validation(error)
+        raise SpecError(with_lines(problems, source, lines or {}), source) from None
+
+
+def with_lines(problems: list[Problem], source: str | None, lines: LineMap) -> list[Problem]:
+    return [
+        Problem(
+            field=p.field,
+            value=p.value,
+            why=p.why,
+            fix=p.fix,
+            source=source,
+            line=line_of(lines, p.field),
+        )
+        for p in problems
+    ]
+
+
+def parse_spec_text(text: str, source: str) -> tuple[Spec, LineMap]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise SpecError(
+            [
+                Problem(
+                    field="(yaml)",
+                    value=str(getattr(error, "problem", error)),
+                    why="the file is not valid YAML",
+                    fix="correct the syntax at that line (indentation, a missing ':' or quote)",
+                    source=source,
+                    line=mark.line + 1 if mark else None,
+                )
+            ],
+            source,
+        ) from None
+    lines: LineMap = {}
+    if node is not None:
+        _line_map(node, (), lines)
+    return spec_from_mapping(data, source, lines), lines
+
+
+def load_spec(path: Path) -> tuple[Spec, LineMap]:
+    if not path.exists():
+        raise SpecError(
+            [
+                Problem(
+                    field="(file)",
+                    value=str(path),
+                    why="there is no such file",
+                    fix="write one with `stacklab init`, or name it with -f FILE",
+                )
+            ],
+            str(path),
+        )
+    return parse_spec_text(path.read_text(encoding="utf-8"), str(path))
+
+
+def spec_hash(spec: Spec) -> str:
+    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]

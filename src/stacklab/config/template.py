@@ -1,0 +1,126 @@
+"""The commented spec that `stacklab init` writes."""
+
+from __future__ import annotations
+
+from stacklab.config.models import Preset, ProviderKind
+
+HEADER = """\
+# stacklab lab spec. `stacklab plan` shows what it makes; `stacklab up` makes it;
+# `stacklab down` removes it. `stacklab schema` prints every field as JSON schema.
+
+# Lab name: 1-10 of a-z, 0-9 and '-', starting with a letter. Every resource
+# of the lab carries it, so `status` and `down` find them even without state.
+name: {name}
+"""
+
+PROVIDERS = {
+    ProviderKind.LOCAL: """
+# Where the nodes run. local: systemd-nspawn machines on this host (needs root).
+provider:
+  kind: local
+  # Debian mirror for the nodes; default: the one this host's apt uses.
+  # mirror: http://mirror.example.org/debian
+  # Share an apt cache on this host between labs (apt-cacher-ng).
+  apt_cache: true
+""",
+    ProviderKind.SSH: """
+# Where the nodes run. ssh: hosts you already have; one host per node, by name.
+provider:
+  kind: ssh
+  hosts:
+{hosts}""",
+    ProviderKind.AWS: """
+# Where the nodes run. aws: EC2 instances in a VPC of their own (costs money!).
+provider:
+  kind: aws
+  region: us-east-1
+  # profile: default              # AWS CLI profile for the credentials
+  # machine_types:                # per role; default from the catalog
+  #   compute: m8i.2xlarge        # C8i/M8i/R8i: nested KVM; *.metal: KVM; others: qemu
+  # image: ami-0123456789abcdef0  # default: the newest official Debian image
+  root_volume_gb: 50
+  # owner: you@example.com        # Owner tag on every resource
+""",
+    ProviderKind.GCP: """
+# Where the nodes run. gcp: Compute Engine instances, one VPC per lab network (costs money!).
+provider:
+  kind: gcp
+  # project: my-lab-project
+  region: us-central1
+  zone: us-central1-a
+  # machine_types:                # per role; default from the catalog
+  #   compute: n2-standard-4      # Intel series: nested KVM; E2/N2D/AMD/Arm: qemu
+  # credentials_file: ~/.keys/gcp_service_account.json
+""",
+}
+
+BODY = """
+# debian-13 gives OpenStack 2025.1, debian-12 gives Zed.
+os: debian-13
+
+# aio: one node with everything. multinode: controller, network, compute1,
+# compute2 and storage. Or list nodes yourself:
+#   nodes:
+#     - {{name: ctl, roles: [controller, network]}}
+#     - {{name: cmp1, roles: [compute], machine_type: n2-standard-4}}
+topology:
+  preset: {preset}
+
+# Lab networks. Every CIDR is optional: the plan picks free ranges.
+# The tenant MTU is the overlay MTU minus 50 bytes of VXLAN.
+networks:
+  management: {{}}        # APIs, database, SSH between nodes; e.g. {{cidr: 10.20.0.0/24}}
+  overlay:
+    encapsulation: vxlan  # linuxbridge tunnels with VXLAN (unicast) only
+  provider: {{}}          # floating IPs, e.g.
+  #   floating_range: {{start: 10.20.2.100, end: 10.20.2.200}}
+  uplink: {{}}            # the way out
+
+# auto: kvm where a probe guest boots under KVM, else qemu (about 10x slower).
+hypervisor: auto
+
+services:
+  cinder: false
+  octavia: false
+  horizon: true
+
+access:
+  # Who may reach the lab on a public cloud; default: your current address.
+  # admin_cidr: 203.0.113.7/32
+  # A public key (or its path) that may log in besides the lab's own key.
+  # ssh_public_key: ~/.ssh/id_ed25519.pub
+
+# A cloud image for the test instance (needs internet); default: built offline.
+# image_url: https://example.org/images/cirros-0.6.2-x86_64-disk.img
+"""
+
+SSH_HOST = """\
+    - name: {name}
+      address: 192.0.2.{index}
+      user: root
+      interfaces: {{{interfaces}}}
+"""
+
+
+def _ssh_hosts(preset: Preset) -> str:
+    nodes = {
+        Preset.AIO: [("aio", "management: eth1, overlay: eth2, provider: eth3, uplink: eth0")],
+        Preset.MULTINODE: [
+            ("controller", "management: eth1, uplink: eth0"),
+            ("network", "management: eth1, overlay: eth2, provider: eth3, uplink: eth0"),
+            ("compute1", "management: eth1, overlay: eth2"),
+            ("compute2", "management: eth1, overlay: eth2"),
+            ("storage", "management: eth1"),
+        ],
+    }[preset]
+    return "".join(
+        SSH_HOST.format(name=name, index=10 + index, interfaces=interfaces)
+        for index, (name, interfaces) in enumerate(nodes)
+    )
+
+
+def render_spec(name: str, preset: Preset, provider: ProviderKind) -> str:
+    provider_text = PROVIDERS[provider]
+    if provider is ProviderKind.SSH:
+        provider_text = provider_text.format(hosts=_ssh_hosts(preset))
+    return HEADER.format(name=name) + provider_text + BODY.format(preset=preset.value)
