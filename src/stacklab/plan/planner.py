@@ -1,0 +1,255 @@
+"""plan(spec, catalog) -> Plan. Pure: no I/O, so it is tested with plain data."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Virtualization
+from stacklab.config.models import Hypervisor, NetworkName, ProviderKind, Role, Spec, SshProvider
+from stacklab.config.presets import RELEASES, node_specs
+from stacklab.config.rules import (
+    access_problems,
+    machine_problems,
+    network_problems,
+    node_networks,
+    topology_problems,
+)
+from stacklab.errors import Problem, SpecError
+from stacklab.plan import addressing
+from stacklab.plan.models import (
+    VXLAN_OVERHEAD,
+    Cost,
+    FloatingRange,
+    HypervisorChoice,
+    HypervisorKind,
+    Plan,
+    PlannedNetwork,
+    PlannedNic,
+    PlannedNode,
+    Step,
+)
+
+PURPOSES = {
+    NetworkName.MANAGEMENT: "APIs, database, message queue and SSH between nodes",
+    NetworkName.OVERLAY: "VXLAN tunnels that carry the tenant networks",
+    NetworkName.PROVIDER: "flat external network: floating IPs and router gateways",
+    NetworkName.UPLINK: "the way out: package downloads and access from outside",
+}
+
+
+def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
+    """Everything `up` will make for this spec, or a SpecError listing every problem."""
+    provider_catalog = catalog.of(spec.provider_kind.value)
+    nodes = node_specs(spec)
+    problems: list[Problem] = []
+    problems += topology_problems(spec, nodes)
+    machines, machine_issues = machine_problems(spec, provider_catalog, nodes)
+    problems += machine_issues
+    problems += network_problems(spec, provider_catalog)
+    problems += access_problems(spec)
+
+    members = {
+        name: [node for node in nodes if name in node_networks(node)] for name in NetworkName
+    }
+    counts = {name: len(joined) for name, joined in members.items()}
+    cidrs, cidr_issues = addressing.allocate_cidrs(spec, counts)
+    problems += cidr_issues
+    size_issues = addressing.size_problems(cidrs, counts)
+    problems += size_issues
+    floating = None
+    # Checked whenever the provider network itself fits, so its problems are reported
+    # together with every other one.
+    provider_fits = not any(p.field == "networks.provider.cidr" for p in size_issues)
+    if NetworkName.PROVIDER in cidrs and provider_fits:
+        floating, floating_issues = addressing.floating_range(
+            spec, cidrs[NetworkName.PROVIDER], counts[NetworkName.PROVIDER]
+        )
+        problems += floating_issues
+    if problems:
+        raise SpecError(_ordered(problems), source)
+
+    networks = tuple(
+        _network(spec, provider_catalog, name, cidrs, floating) for name in NetworkName
+    )
+    mtu_of = {network.name: network.mtu for network in networks}
+    addresses = {
+        name: dict(
+            zip(
+                (n.name for n in joined),
+                addressing.node_addresses(cidrs[name], len(joined)),
+                strict=True,
+            )
+        )
+        for name, joined in members.items()
+    }
+    release = RELEASES[spec.os]
+    domain = f"{spec.name}.internal"
+    planned_nodes = []
+    for node in nodes:
+        machine = machines[node.name]
+        interfaces = _ssh_interfaces(spec, node.name)
+        nics = tuple(
+            PlannedNic(
+                network=name,
+                address=addresses[name][node.name],
+                prefix_length=cidrs[name].prefixlen,
+                mtu=mtu_of[name],
+                interface=interfaces.get(name),
+            )
+            for name in NetworkName
+            if node.name in addresses[name]
+        )
+        planned_nodes.append(
+            PlannedNode(
+                name=node.name,
+                fqdn=f"{node.name}.{domain}",
+                roles=tuple(role for role in Role if role in node.roles),
+                machine_type=machine.name,
+                vcpus=machine.vcpus,
+                memory_gib=machine.memory_gib,
+                nics=nics,
+                hypervisor=_hypervisor(spec, machine) if Role.COMPUTE in node.roles else None,
+                usd_per_hour=machine.price.usd_per_hour if machine.price else None,
+            )
+        )
+    services = _services(spec)
+    return Plan(
+        lab=spec.name,
+        provider=spec.provider_kind.value,
+        os=spec.os.value,
+        release=release.codename,
+        openstack_series=release.openstack_series,
+        domain=domain,
+        networks=networks,
+        nodes=tuple(planned_nodes),
+        tenant_mtu=mtu_of[NetworkName.OVERLAY] - VXLAN_OVERHEAD,
+        controller=next(n.name for n in nodes if Role.CONTROLLER in n.roles),
+        access_node=next(n.name for n in nodes if Role.NETWORK in n.roles),
+        services=services,
+        cost=_cost(spec, provider_catalog, tuple(planned_nodes)),
+        steps=_steps(spec),
+        warnings=_warnings(spec, tuple(planned_nodes)),
+    )
+
+
+def _ordered(problems: list[Problem]) -> list[Problem]:
+    # Keyed on the rendered text: a Problem's value may be a list, which is unhashable.
+    unique = list({problem.render(): problem for problem in problems}.values())
+    return sorted(unique, key=lambda problem: problem.field)
+
+
+def _network(
+    spec: Spec,
+    catalog: ProviderCatalog,
+    name: NetworkName,
+    cidrs: dict[NetworkName, IPv4Network],
+    floating: tuple[IPv4Address, IPv4Address] | None,
+) -> PlannedNetwork:
+    cidr = cidrs[name]
+    default_mtu = (
+        catalog.network.uplink_mtu if name is NetworkName.UPLINK else catalog.network.underlay_mtu
+    )
+    return PlannedNetwork(
+        name=name,
+        purpose=PURPOSES[name],
+        cidr=cidr,
+        gateway=cidr[addressing.GATEWAY_INDEX],
+        mtu=spec.networks.spec_of(name).mtu or default_mtu,
+        vip=cidr[addressing.VIP_INDEX] if name is NetworkName.MANAGEMENT else None,
+        floating_range=(
+            FloatingRange(*floating) if name is NetworkName.PROVIDER and floating else None
+        ),
+    )
+
+
+def _ssh_interfaces(spec: Spec, node: str) -> dict[NetworkName, str]:
+    if not isinstance(spec.provider, SshProvider):
+        return {}
+    host = next(host for host in spec.provider.hosts if host.name == node)
+    return dict(host.interfaces)
+
+
+def _hypervisor(spec: Spec, machine: MachineType) -> HypervisorChoice:
+    slow = "guests run under QEMU's emulator (TCG), about 10x slower than KVM"
+    if spec.hypervisor is Hypervisor.QEMU:
+        return HypervisorChoice(HypervisorKind.QEMU, f"the spec asks for qemu: {slow}")
+    virtualization = machine.virtualization
+    if virtualization is Virtualization.NATIVE:
+        return HypervisorChoice(HypervisorKind.KVM, f"{machine.name}: {machine.how}")
+    if virtualization is Virtualization.NESTED:
+        return HypervisorChoice(HypervisorKind.KVM, f"{machine.name}: nested KVM, {machine.how}")
+    if virtualization is Virtualization.NONE:
+        return HypervisorChoice(HypervisorKind.QEMU, f"{machine.name}: {machine.how}; {slow}")
+    if spec.hypervisor is Hypervisor.KVM:
+        return HypervisorChoice(
+            HypervisorKind.KVM, "the spec asks for kvm; `up` stops if a probe guest does not boot"
+        )
+    return HypervisorChoice(
+        HypervisorKind.QEMU,
+        "KVM not probed yet on this host (`stacklab doctor` boots a probe guest); until it "
+        f"passes, {slow}",
+    )
+
+
+def _services(spec: Spec) -> tuple[str, ...]:
+    services = ["keystone", "glance", "placement", "nova", "neutron"]
+    switchable = (("cinder", spec.services.cinder), ("octavia", spec.services.octavia),
+                  ("horizon", spec.services.horizon))
+    services += [name for name, enabled in switchable if enabled]
+    return tuple(services)
+
+
+def _cost(spec: Spec, catalog: ProviderCatalog, nodes: tuple[PlannedNode, ...]) -> Cost:
+    if spec.provider_kind is ProviderKind.LOCAL:
+        return Cost(0.0, "runs on this host: no charge")
+    if spec.provider_kind is ProviderKind.SSH:
+        return Cost(0.0, "hosts you already have: not estimated")
+    total = round(sum(node.usd_per_hour or 0.0 for node in nodes), 4)
+    prices = [m.price for m in catalog.machine_types.values() if m.price]
+    as_of = min(price.as_of for price in prices).isoformat() if prices else "unknown"
+    return Cost(
+        total,
+        f"on-demand estimate from the catalog, prices as of {as_of}; disks, traffic and "
+        "public addresses not included",
+    )
+
+
+def _steps(spec: Spec) -> tuple[Step, ...]:
+    steps = [
+        Step("preflight", "check the host or account; probe KVM"),
+        Step("networks", "create the lab networks"),
+        Step("nodes", "create and boot the nodes; wait for SSH"),
+        Step("packages", "install the OpenStack packages"),
+        Step("database", "MariaDB, RabbitMQ, memcached"),
+        Step("identity", "Keystone and the service catalog"),
+        Step("image", "Glance"),
+        Step("placement", "Placement"),
+        Step("compute", "Nova: API, conductor, scheduler, noVNC, compute"),
+        Step("network", "Neutron: server, linuxbridge, DHCP, L3 and metadata agents"),
+    ]
+    if spec.services.cinder:
+        steps.append(Step("block-storage", "Cinder with LVM on the storage node"))
+    if spec.services.octavia:
+        steps.append(Step("load-balancer", "Octavia"))
+    if spec.services.horizon:
+        steps.append(Step("dashboard", "Horizon"))
+    steps += [
+        Step("bootstrap", "flavors, image, networks, router, security groups"),
+        Step("access", "clouds.yaml, openrc, SSH config"),
+        Step("verify", "boot an instance and check it"),
+    ]
+    return tuple(steps)
+
+
+def _warnings(spec: Spec, nodes: tuple[PlannedNode, ...]) -> tuple[str, ...]:
+    warnings = []
+    for node in nodes:
+        if node.hypervisor and node.hypervisor.kind is HypervisorKind.QEMU:
+            warnings.append(f"{node.name}: qemu, {node.hypervisor.reason}")
+        if Role.STORAGE in node.roles and not spec.services.cinder:
+            warnings.append(
+                f"{node.name} has the storage role but services.cinder is off: it stays idle"
+            )
+    if spec.provider_kind in (ProviderKind.AWS, ProviderKind.GCP) and not spec.access.admin_cidr:
+        warnings.append("access.admin_cidr is not set: `up` allows only your current address")
+    return tuple(warnings)
