@@ -245,7 +245,10 @@ def _warnings(spec: Spec, nodes: tuple[PlannedNode, ...]) -> tuple[str, ...]:
     warnings = []
     for node in nodes:
         if node.hypervisor and node.hypervisor.kind is HypervisorKind.QEMU:
-            warnings.append(f"{node.name}: qemu, {node.hypervisor.reason}")
+            warnings.append(
+                f"{node.name} runs guests under qemu, about 10x slower than kvm "
+                "(why: see its hypervisor reason)"
+            )
         if Role.STORAGE in node.roles and not spec.services.cinder:
             warnings.append(
                 f"{node.name} has the storage role but services.cinder is off: it stays idle"

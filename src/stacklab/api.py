@@ -1,0 +1,324 @@
+"""The public library API. The CLI is a thin layer over these functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from stacklab.catalog import Catalog, load_catalog
+from stacklab.catalog.models import Virtualization
+from stacklab.config.loader import LineMap, load_spec, spec_hash, with_lines
+from stacklab.config.models import Preset, ProviderKind, Spec
+from stacklab.config.presets import RELEASES, node_specs
+from stacklab.config.template import render_spec
+from stacklab.doctor import (
+    CheckResult,
+    DoctorReport,
+    HostFacts,
+    load_host_facts,
+    requirements_for,
+    run_doctor,
+)
+from stacklab.engine import StepHandlers, StepObserver, StepOutcome, run_steps
+from stacklab.errors import HostError, SpecError, StacklabError, StateError
+from stacklab.plan.models import Plan
+from stacklab.plan.planner import plan as make_plan
+from stacklab.providers import provider_for, provider_kind_for
+from stacklab.providers.base import FoundResource, LabContext, NodeAccess, ProgressCallback
+from stacklab.runner import LocalRunner
+from stacklab.state.db import JournalEntry, LabRecord, StateDB
+from stacklab.state.keys import ensure_lab_key, extra_public_key
+from stacklab.state.paths import ensure_private_dir, lab_dir
+
+DEFAULT_SPEC = Path("stacklab.yaml")
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    spec: Spec
+    path: Path
+    lines: LineMap
+
+
+def load(path: Path = DEFAULT_SPEC) -> LoadedSpec:
+    spec, lines = load_spec(path)
+    return LoadedSpec(spec, path, lines)
+
+
+def catalog_with_host_facts(facts: HostFacts | None) -> Catalog:
+    """The catalog, with the local machine type's virtualization as the last probe found it."""
+    catalog = load_catalog()
+    if facts is None:
+        return catalog
+    local = catalog.of("local")
+    machines = {
+        name: machine.model_copy(
+            update={
+                "virtualization": (
+                    Virtualization.NATIVE if facts.kvm_usable else Virtualization.NONE
+                ),
+                "how": f"probe guest on this host: {facts.reason}",
+            }
+        )
+        for name, machine in local.machine_types.items()
+    }
+    local = local.model_copy(update={"machine_types": machines})
+    return Catalog(providers={**catalog.providers, "local": local})
+
+
+def plan_of(loaded: LoadedSpec) -> Plan:
+    facts = load_host_facts() if loaded.spec.provider_kind is ProviderKind.LOCAL else None
+    try:
+        return make_plan(loaded.spec, catalog_with_host_facts(facts), source=str(loaded.path))
+    except SpecError as error:
+        raise SpecError(
+            with_lines(error.problems, str(loaded.path), loaded.lines), str(loaded.path)
+        ) from None
+
+
+def plan_file(path: Path = DEFAULT_SPEC) -> Plan:
+    return plan_of(load(path))
+
+
+def init_spec(
+    output: Path, *, name: str, preset: Preset, provider: ProviderKind, force: bool = False
+) -> Path:
+    if output.exists() and not force:
+        raise StacklabError(
+            f"{output} exists already; nothing was written.",
+            fix="use -o FILE for another file, or --force to overwrite it",
+        )
+    text = render_spec(name, preset, provider)
+    from stacklab.config.loader import parse_spec_text
+
+    parse_spec_text(text, str(output))  # the template must always be a valid spec
+    output.write_text(text, encoding="utf-8")
+    return output
+
+
+def doctor(
+    path: Path | None = None, *, on_check: Callable[[CheckResult], None] | None = None
+) -> DoctorReport:
+    """Check this host for the local provider, sized for the spec's nodes (default: AIO)."""
+    spec = load(path).spec if path and path.exists() else Spec(name="doctor")
+    roles = [node.roles for node in node_specs(spec)]
+    requirements = requirements_for(roles, RELEASES[spec.os].codename)
+    mirror = getattr(spec.provider, "mirror", None)
+    if mirror is not None:
+        requirements = replace(requirements, mirror=str(mirror))
+    return run_doctor(requirements, on_check=on_check)
+
+
+@dataclass
+class UpResult:
+    plan: Plan
+    outcomes: list[StepOutcome]
+    nodes: tuple[NodeAccess, ...] = ()
+
+
+@dataclass
+class _Up:
+    """The step handlers of `up` for one lab, sharing the provider and context."""
+
+    loaded: LoadedSpec
+    db: StateDB
+    progress: ProgressCallback
+    nodes: tuple[NodeAccess, ...] = ()
+    context: LabContext | None = field(default=None)
+
+    def handlers(self) -> StepHandlers:
+        return StepHandlers(
+            handlers={
+                "preflight": self.preflight,
+                "networks": self.networks,
+                "nodes": self.create_nodes,
+            },
+            always=frozenset({"preflight", "networks", "nodes"}),
+        )
+
+    def lab_context(self, plan: Plan) -> LabContext:
+        if self.context is None:
+            directory = ensure_private_dir(lab_dir(plan.lab))
+            private, public = ensure_lab_key(directory, plan.lab, LocalRunner())
+            extra = extra_public_key(self.loaded.spec.access.ssh_public_key)
+            authorized = "\n".join(key for key in (public, extra) if key)
+            self.context = LabContext(
+                lab=plan.lab,
+                directory=directory,
+                db=self.db,
+                ssh_private_key=private,
+                ssh_public_key=authorized,
+                progress=self.progress,
+            )
+        return self.context
+
+    def preflight(self, plan: Plan) -> None:
+        provider_for(self.loaded.spec).check(plan)
+
+    def networks(self, plan: Plan) -> None:
+        provider_for(self.loaded.spec).create_networks(plan, self.lab_context(plan))
+
+    def create_nodes(self, plan: Plan) -> None:
+        provider = provider_for(self.loaded.spec)
+        self.nodes = provider.create_nodes(plan, self.lab_context(plan))
+
+
+def up(
+    path: Path = DEFAULT_SPEC,
+    *,
+    until: str | None = None,
+    progress: ProgressCallback = lambda message: None,
+    observe: StepObserver | None = None,
+) -> UpResult:
+    loaded = load(path)
+    plan = plan_of(loaded)
+    if until is not None and until not in plan.step_names:
+        raise StacklabError(
+            f"--until {until!r} is not a step of this lab's plan.",
+            fix=f"use one of: {', '.join(plan.step_names)}",
+        )
+    provider_for(loaded.spec)  # an unsupported provider fails here, before any state is written
+    db = StateDB()
+    try:
+        existing = db.lab(plan.lab)
+        if existing and existing.provider != plan.provider:
+            raise StateError(
+                f"A lab named {plan.lab} already exists on the {existing.provider} provider.",
+                fix=f"`stacklab down {plan.lab}` first, or choose another name",
+            )
+        db.save_lab(
+            plan.lab, plan.provider, str(path.resolve()), spec_hash(loaded.spec), plan.to_dict()
+        )
+        runner = _Up(loaded, db, progress)
+        db.set_lab_status(plan.lab, "creating")
+        outcomes = run_steps(plan, runner.handlers(), db, until=until, observe=observe)
+        db.set_lab_status(plan.lab, "ready" if until is None else f"up to {until}")
+        return UpResult(plan, outcomes, runner.nodes)
+    except StacklabError:
+        db.set_lab_status(plan.lab, "failed")
+        raise
+    finally:
+        db.close()
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    lab: LabRecord | None
+    name: str
+    found: list[FoundResource]
+    journal: list[JournalEntry]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lab": self.name,
+            "provider": self.lab.provider if self.lab else None,
+            "status": self.lab.status if self.lab else "unknown (no state)",
+            "resources": [
+                {"kind": r.kind, "id": r.ident, "state": r.state, "details": r.details}
+                for r in self.found
+            ],
+            "steps": [
+                {
+                    "step": e.step,
+                    "status": e.status,
+                    "started": e.started_at,
+                    "seconds": e.seconds,
+                    "error": e.error,
+                }
+                for e in self.journal
+            ],
+        }
+
+
+def resolve_lab_name(name: str | None, path: Path = DEFAULT_SPEC) -> str:
+    if name:
+        return name
+    if path.exists():
+        return load(path).spec.name
+    raise StacklabError(
+        f"No lab named and no spec at {path}.",
+        fix="name the lab (`stacklab status NAME`) or point at its spec with -f FILE",
+    )
+
+
+def status(name: str, *, provider_kind: str | None = None) -> LabStatus:
+    db = StateDB()
+    try:
+        record = db.lab(name)
+        kind = record.provider if record else provider_kind or "local"
+        found = provider_kind_for(kind).discover(name)
+        return LabStatus(record, name, found, db.journal(name))
+    finally:
+        db.close()
+
+
+def list_labs() -> list[LabRecord]:
+    db = StateDB()
+    try:
+        return db.labs()
+    finally:
+        db.close()
+
+
+def down(
+    name: str, *, provider_kind: str | None = None, progress: ProgressCallback = lambda m: None
+) -> list[FoundResource]:
+    """Remove everything of the lab, found from the infrastructure; then forget it."""
+    db = StateDB()
+    try:
+        record = db.lab(name)
+        kind = record.provider if record else provider_kind or "local"
+        removed = provider_kind_for(kind).destroy(name, progress)
+        for resource in db.resources(name):
+            db.mark_deleted(name, resource.kind, resource.ident)
+        db.forget_lab(name)
+        return removed
+    finally:
+        db.close()
+
+
+def node_access(name: str, node: str) -> NodeAccess:
+    """How to SSH to a node of a lab: from the saved plan and the lab's key."""
+    db = StateDB()
+    try:
+        record = db.lab(name)
+    finally:
+        db.close()
+    if record is None:
+        raise StateError(f"No lab named {name} is known here.", fix="`stacklab list` shows labs")
+    nodes = {n["name"]: n for n in record.plan["nodes"]}
+    if node not in nodes:
+        raise HostError(
+            f"Lab {name} has no node {node!r}.", fix=f"use one of: {', '.join(sorted(nodes))}"
+        )
+    management = next(nic for nic in nodes[node]["nics"] if nic["network"] == "management")
+    return NodeAccess(
+        name=node,
+        host=management["address"],
+        user="root",
+        port=22,
+        private_key=lab_dir(name) / "ssh" / "id_ed25519",
+    )
+
+
+def ssh_command(access: NodeAccess, command: list[str]) -> list[str]:
+    """The ssh invocation for a node; host keys change with every new lab, so not pinned."""
+    return [
+        "ssh",
+        "-i",
+        str(access.private_key),
+        "-p",
+        str(access.port),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ServerAliveInterval=15",
+        f"{access.user}@{access.host}",
+        *command,
+    ]

@@ -1,0 +1,289 @@
+"""The `stacklab` command: a thin layer over `stacklab.api`.
+
+Results go to stdout (tables, or JSON with --json); progress and errors go to
+stderr. Exit codes come from the error tree, mapped in `exit_code_for` only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from stacklab import api
+from stacklab.cli import render
+from stacklab.config.models import Preset, ProviderKind, Spec
+from stacklab.doctor import CheckResult
+from stacklab.errors import (
+    CommandError,
+    ErrorReport,
+    HostError,
+    NotYetImplemented,
+    ProviderError,
+    SpecError,
+    StacklabError,
+    StateError,
+    StepError,
+    UserAbort,
+)
+from stacklab.plan.models import Step
+
+EXIT_CODES: tuple[tuple[type[StacklabError], int], ...] = (
+    (SpecError, 2),
+    (HostError, 3),
+    (ProviderError, 4),
+    (CommandError, 5),
+    (StepError, 6),
+    (NotYetImplemented, 7),
+    (StateError, 8),
+    (UserAbort, 130),
+)
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exit_code_for(error: StacklabError) -> int:
+    if isinstance(error, StepError):
+        return exit_code_for(error.cause) if isinstance(error.cause, NotYetImplemented) else 6
+    for kind, code in EXIT_CODES:
+        if isinstance(error, kind):
+            return code
+    return 1
+
+
+def spec_option(command: F) -> F:
+    return click.option(
+        "-f",
+        "--file",
+        "spec_file",
+        type=click.Path(path_type=Path),
+        default=api.DEFAULT_SPEC,
+        show_default=True,
+        help="The lab spec.",
+    )(command)
+
+
+def json_option(command: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(command)
+
+
+def emit_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--traceback", is_flag=True, help="Show Python tracebacks on errors (for bugs).")
+@click.version_option(package_name="stacklab")
+@click.pass_context
+def cli(ctx: click.Context, traceback: bool) -> None:
+    """Stand up a real OpenStack cloud for a lab or a proof of concept.
+
+    \b
+    Typical use:
+      stacklab init             write ./stacklab.yaml (local all-in-one lab)
+      stacklab doctor           check this host
+      stacklab plan             show what `up` will make, and what it costs
+      stacklab up               make it
+      stacklab status           what exists now
+      stacklab down             remove every piece of it
+    """
+    ctx.obj = {"traceback": traceback}
+
+
+@cli.command()
+@click.option(
+    "--preset",
+    type=click.Choice([p.value for p in Preset]),
+    default="aio",
+    show_default=True,
+    help="aio: one node; multinode: controller, network, 2 computes, storage.",
+)
+@click.option(
+    "--provider",
+    type=click.Choice([p.value for p in ProviderKind]),
+    default="local",
+    show_default=True,
+    help="Where the nodes run.",
+)
+@click.option("--name", default="lab", show_default=True, help="Lab name (1-10 of a-z, 0-9, -).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=api.DEFAULT_SPEC,
+    show_default=True,
+    help="File to write.",
+)
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def init(preset: str, provider: str, name: str, output: Path, force: bool) -> None:
+    """Write a commented spec to start from."""
+    written = api.init_spec(
+        output, name=name, preset=Preset(preset), provider=ProviderKind(provider), force=force
+    )
+    err.print(f"Wrote {written}. Next: `stacklab plan -f {written}`.")
+
+
+@cli.command()
+@spec_option
+@json_option
+def plan(spec_file: Path, as_json: bool) -> None:
+    """Show what `up` would make: networks, nodes, addresses, hypervisor, cost, steps.
+
+    The JSON form (--json) is stable; docs/plan-json.md describes it.
+    """
+    planned = api.plan_file(spec_file)
+    if as_json:
+        emit_json(planned.to_dict())
+    else:
+        out.print(render.plan_view(planned))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON schema of the spec (for editors and validators)."""
+    emit_json(Spec.model_json_schema())
+
+
+@cli.command()
+@spec_option
+@json_option
+def doctor(spec_file: Path, as_json: bool) -> None:
+    """Check this host for the local provider; decide kvm or qemu by booting a probe guest."""
+
+    def show(check: CheckResult) -> None:
+        if not as_json:
+            out.print(render.check_line(check))
+
+    report = api.doctor(spec_file, on_check=show)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        out.print(render.doctor_summary(report))
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@spec_option
+@click.option("--until", metavar="STEP", help="Stop after this step of the plan (see `plan`).")
+def up(spec_file: Path, until: str | None) -> None:
+    """Make the lab: every step of the plan, journaled; a re-run resumes and skips what is done."""
+
+    def observe(step: Step, state: str) -> None:
+        if state == "running":
+            err.print(f"[bold]-> {step.name}[/]: {step.description}")
+        elif state == "skipped":
+            err.print(f"[dim]   {step.name}: done before, inputs unchanged[/]")
+
+    with err.status("working…") as spinner:
+        result = api.up(
+            spec_file,
+            until=until,
+            progress=lambda message: spinner.update(message),
+            observe=observe,
+        )
+    took = sum(outcome.seconds for outcome in result.outcomes)
+    err.print(f"[green]Lab {result.plan.lab} is up[/] ({took:.0f} s).")
+    for node in result.nodes:
+        out.print(f"{node.name}: stacklab ssh {node.name}   ({node.user}@{node.host})")
+
+
+@cli.command()
+@click.argument("lab", required=False)
+@spec_option
+@json_option
+def status(lab: str | None, spec_file: Path, as_json: bool) -> None:
+    """Show a lab as found on the infrastructure, and its journal of steps."""
+    found = api.status(api.resolve_lab_name(lab, spec_file))
+    if as_json:
+        emit_json(found.to_dict())
+    else:
+        out.print(render.status_view(found))
+
+
+@cli.command(name="list")
+@json_option
+def list_labs(as_json: bool) -> None:
+    """List the labs this host knows."""
+    labs = api.list_labs()
+    if as_json:
+        emit_json(
+            [{"lab": lab.name, "provider": lab.provider, "status": lab.status} for lab in labs]
+        )
+    else:
+        out.print(render.labs_view(labs))
+
+
+@cli.command()
+@click.argument("lab", required=False)
+@spec_option
+@click.option(
+    "--provider",
+    "provider_kind",
+    type=click.Choice([p.value for p in ProviderKind]),
+    help="Where to look when this host has no state of the lab (default: local).",
+)
+def down(lab: str | None, spec_file: Path, provider_kind: str | None) -> None:
+    """Remove every piece of a lab, found from the infrastructure even without state."""
+    name = api.resolve_lab_name(lab, spec_file)
+    with err.status(f"removing {name}…") as spinner:
+        removed = api.down(name, provider_kind=provider_kind, progress=spinner.update)
+    err.print(f"[green]Lab {name} is gone[/] ({len(removed)} resources removed).")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("node")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--lab", help="Lab name (default: the spec's).")
+@spec_option
+def ssh(node: str, command: tuple[str, ...], lab: str | None, spec_file: Path) -> None:
+    """SSH to a node of the lab; `stacklab ssh NODE -- CMD` runs CMD there."""
+    access = api.node_access(api.resolve_lab_name(lab, spec_file), node)
+    argv = api.ssh_command(access, list(command))
+    if command:
+        sys.exit(subprocess.run(argv, check=False).returncode)
+    os.execvp(argv[0], argv)
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI on these arguments and return its exit code (the tests call this)."""
+    global out, err
+    # Made per run so that NO_COLOR and the output streams in force now are used.
+    out, err = Console(), Console(stderr=True)
+    try:
+        cli.main(args=argv, prog_name="stacklab", standalone_mode=False)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 1
+    except click.exceptions.Abort:
+        err.print("Interrupted.")
+        return 130
+    except click.ClickException as usage:
+        usage.show()
+        return usage.exit_code
+    except StacklabError as error:
+        if "--traceback" in argv:
+            raise
+        if "--json" in argv:
+            report = ErrorReport.of(error)
+            click.echo(json.dumps({"error": report.__dict__}, indent=2), err=True)
+        else:
+            err.print(Text.assemble(("error: ", "bold red"), error.render()), highlight=False)
+        return exit_code_for(error)
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        return 130
+    return 0
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

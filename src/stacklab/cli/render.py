@@ -1,0 +1,132 @@
+"""Human-readable views of plans, reports and status, as rich tables."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from stacklab.api import LabStatus
+from stacklab.doctor import CheckResult, DoctorReport, Status
+from stacklab.plan.models import Plan
+from stacklab.state.db import LabRecord
+
+STATUS_STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
+
+
+def plan_view(plan: Plan) -> RenderableType:
+    header = Text.assemble(
+        ("Lab ", "bold"),
+        (plan.lab, "bold cyan"),
+        f" on {plan.provider}: {plan.os} (OpenStack {plan.openstack_series}), "
+        f"tenant MTU {plan.tenant_mtu}, services {', '.join(plan.services)}",
+    )
+    networks = Table(title="Networks", title_justify="left")
+    for column in ("network", "cidr", "gateway", "mtu", "vip / floating IPs"):
+        networks.add_column(column, no_wrap=True)
+    for network in plan.networks:
+        extra = ""
+        if network.vip:
+            extra = f"VIP {network.vip}"
+        if network.floating_range:
+            extra = f"{network.floating_range.start}-{network.floating_range.end}"
+        networks.add_row(
+            network.name.value,
+            str(network.cidr),
+            str(network.gateway),
+            str(network.mtu),
+            extra,
+        )
+    nodes = Table(title="Nodes", title_justify="left")
+    nodes.add_column("node", no_wrap=True)
+    nodes.add_column("roles")
+    nodes.add_column("machine")
+    nodes.add_column("addresses", no_wrap=True)
+    nodes.add_column("hypervisor")
+    nodes.add_column("$/hour")
+    for node in plan.nodes:
+        nodes.add_row(
+            node.name,
+            ", ".join(role.value for role in node.roles),
+            f"{node.machine_type} ({node.vcpus} vCPU, {node.memory_gib:g} GiB)",
+            "\n".join(f"{nic.network.value}: {nic.with_prefix}" for nic in node.nics),
+            node.hypervisor.kind.value if node.hypervisor else "-",
+            f"{node.usd_per_hour:.4f}" if node.usd_per_hour is not None else "-",
+        )
+    reasons = Table(title="Hypervisor choice", title_justify="left", show_header=False)
+    reasons.add_column("node")
+    reasons.add_column("why")
+    for node in plan.nodes:
+        if node.hypervisor:
+            reasons.add_row(node.name, f"{node.hypervisor.kind.value}: {node.hypervisor.reason}")
+    steps = Table(title="Steps of `up`", title_justify="left", show_header=False)
+    steps.add_column("n", justify="right")
+    steps.add_column("step")
+    steps.add_column("what")
+    for index, step in enumerate(plan.steps, start=1):
+        steps.add_row(str(index), step.name, step.description)
+    cost = Text(f"Cost: ${plan.cost.usd_per_hour:.2f}/hour ({plan.cost.note})")
+    parts: list[RenderableType] = [header, networks, nodes, reasons, steps, cost]
+    parts += [Text(f"warning: {warning}", style="yellow") for warning in plan.warnings]
+    return Group(*parts)
+
+
+def check_line(check: CheckResult) -> Text:
+    text = Text.assemble(
+        (f"{check.status.value:>4} ", STATUS_STYLE[check.status]),
+        (check.name, "bold"),
+        f": {check.summary}",
+    )
+    if check.fix and check.status is not Status.PASS:
+        text.append(f"\n       fix: {check.fix}", style="dim")
+    return text
+
+
+def doctor_summary(report: DoctorReport) -> Text:
+    verdict = "ready" if report.ok else "not ready"
+    return Text.assemble(
+        ("This host is ", "bold"),
+        (verdict, "bold green" if report.ok else "bold red"),
+        f" for the local provider. Hypervisor: {report.hypervisor} ({report.hypervisor_reason})",
+    )
+
+
+def status_view(status: LabStatus) -> RenderableType:
+    head = Text.assemble(
+        ("Lab ", "bold"),
+        (status.name, "bold cyan"),
+        f": {status.lab.status if status.lab else 'no state here (found from the host)'}",
+    )
+    resources = Table(title="Resources found", title_justify="left")
+    for column in ("kind", "id", "state"):
+        resources.add_column(column)
+    for found in status.found:
+        resources.add_row(found.kind, found.ident, found.state)
+    journal = Table(title="Journal", title_justify="left")
+    for column in ("step", "status", "started", "seconds"):
+        journal.add_column(column)
+    for entry in status.journal:
+        seconds = f"{entry.seconds:.0f}" if entry.seconds is not None else "-"
+        journal.add_row(entry.step, entry.status, entry.started_at, seconds)
+    return Group(head, resources, journal)
+
+
+def labs_view(labs: list[LabRecord]) -> RenderableType:
+    if not labs:
+        return Text("No labs. `stacklab init` then `stacklab up` makes one.")
+    table = Table()
+    for column in ("lab", "provider", "status", "nodes", "updated"):
+        table.add_column(column)
+    for lab in labs:
+        table.add_row(
+            lab.name,
+            lab.provider,
+            lab.status,
+            str(len(lab.plan.get("nodes", []))),
+            lab.updated_at,
+        )
+    return table
+
+
+def print_view(console: Console, view: RenderableType) -> None:
+    console.print(view)

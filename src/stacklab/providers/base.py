@@ -1,0 +1,86 @@
+"""The provider contract: small on purpose (after kind's provider interface).
+
+A provider checks that it can run a plan, creates the plan's networks and
+nodes, and finds and deletes what belongs to a lab from the infrastructure
+itself (names, tags, marker files), so `status` and `down` work without state.
+Optional abilities are separate protocols, checked up front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from stacklab.plan.models import Plan
+from stacklab.state.db import StateDB
+
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class NodeAccess:
+    """How to reach a node over SSH: the one path the installer uses on every provider."""
+
+    name: str
+    host: str
+    user: str
+    port: int
+    private_key: Path
+    jump_host: str | None = None
+
+
+@dataclass(frozen=True)
+class FoundResource:
+    """Something of a lab that exists in the infrastructure right now."""
+
+    kind: str
+    ident: str
+    state: str = "present"
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LabContext:
+    """What a provider may use while it works on one lab."""
+
+    lab: str
+    directory: Path
+    db: StateDB
+    ssh_private_key: Path
+    ssh_public_key: str
+    progress: ProgressCallback
+
+    def record(self, provider: str, kind: str, ident: str, **data: Any) -> None:
+        self.db.record_resource(self.lab, provider, kind, ident, data)
+
+    def forget(self, kind: str, ident: str) -> None:
+        self.db.mark_deleted(self.lab, kind, ident)
+
+
+class Provider(Protocol):
+    kind: str
+
+    def check(self, plan: Plan) -> None:
+        """Raise HostError (or ProviderError) if the plan cannot run here. Creates nothing."""
+
+    def create_networks(self, plan: Plan, context: LabContext) -> None:
+        """Make the plan's networks exist (the `networks` step). Idempotent."""
+
+    def create_nodes(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]:
+        """Make the plan's nodes exist, run and answer SSH (the `nodes` step). Idempotent:
+        a node that exists and runs is left alone, one that died is started again."""
+
+    def discover(self, lab: str) -> list[FoundResource]:
+        """What of this lab exists, found from the infrastructure itself."""
+
+    def destroy(self, lab: str, progress: ProgressCallback) -> list[FoundResource]:
+        """Delete everything `discover` finds; return what was deleted. Idempotent."""
+
+
+@runtime_checkable
+class StopStart(Protocol):
+    def stop(self, lab: str, progress: ProgressCallback) -> None: ...
+
+    def start(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]: ...

@@ -1,0 +1,132 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stacklab.cli.main import run
+from stacklab.errors import SpecError
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_init_multinode_gcp_then_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["init", "--preset", "multinode", "--provider", "gcp", "--name", "g1"]) == 0
+    capsys.readouterr()
+    assert run(["plan", "--json"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    assert planned["format"] == "stacklab.plan/v1"
+    assert len(planned["nodes"]) == 5
+    overlay = next(n for n in planned["networks"] if n["name"] == "overlay")
+    assert overlay["mtu"] == 1460 and planned["tenant_mtu"] == 1410
+    assert planned["cost"]["usd_per_hour"] > 0
+
+
+def test_plan_of_default_local_aio_shows_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["init"]) == 0
+    assert run(["plan"]) == 0
+    shown = capsys.readouterr().out
+    for expected in ("Networks", "Nodes", "aio", "management", "Steps of `up`", "qemu"):
+        assert expected in shown
+
+
+def test_init_refuses_to_overwrite(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["init"]) == 0
+    assert run(["init"]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert run(["init", "--force", "--name", "other"]) == 0
+    assert "name: other" in Path("stacklab.yaml").read_text()
+
+
+def test_bad_spec_exits_2_with_field_and_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("bad.yaml").write_text("name: x\nhypervizor: kvm\n")
+    assert run(["plan", "-f", "bad.yaml"]) == 2
+    error = capsys.readouterr().err
+    assert "bad.yaml:2" in error and "hypervizor" in error and "did you mean `hypervisor`" in error
+    assert "Traceback" not in error
+
+
+def test_traceback_flag_lets_the_error_through() -> None:
+    Path("bad.yaml").write_text("name: x\nhypervizor: kvm\n")
+    with pytest.raises(SpecError):
+        run(["--traceback", "plan", "-f", "bad.yaml"])
+
+
+def test_json_errors_are_json(capsys: pytest.CaptureFixture[str]) -> None:
+    Path("bad.yaml").write_text("name: x\nhypervisor: kvmm\n")
+    assert run(["plan", "--json", "-f", "bad.yaml"]) == 2
+    report = json.loads(capsys.readouterr().err)["error"]
+    assert report["kind"] == "SpecError"
+    assert report["problems"][0]["field"] == "hypervisor"
+    assert report["problems"][0]["line"] == 2
+
+
+def test_missing_spec_file_says_how_to_make_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["plan"]) == 2
+    assert "stacklab init" in capsys.readouterr().err
+
+
+def test_schema_is_json_schema_of_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert {"name", "provider", "topology", "networks"} <= set(schema["properties"])
+
+
+def test_up_on_unimplemented_provider_fails_clearly_and_makes_nothing(
+    capsys: pytest.CaptureFixture[str], isolated: Path
+) -> None:
+    run(["init", "--provider", "aws", "--name", "a1"])
+    capsys.readouterr()
+    assert run(["up"]) == 7
+    error = capsys.readouterr().err
+    assert "not implemented" in error and "Traceback" not in error
+    assert not (isolated / "state" / "stacklab" / "state.db").exists()
+
+
+def test_up_until_unknown_step_lists_the_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    run(["init"])
+    capsys.readouterr()
+    assert run(["up", "--until", "bogus"]) == 1
+    error = capsys.readouterr().err
+    assert "preflight" in error and "verify" in error
+
+
+def test_list_without_labs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert run(["list"]) == 0
+    assert "No labs" in capsys.readouterr().out
+
+
+def test_no_color_means_no_colour_codes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path("bad.yaml").write_text("name: x\nhypervisor: kvmm\n")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    run(["plan", "-f", "bad.yaml"])
+    assert "31m" in capsys.readouterr().err  # red when colour is forced
+    monkeypatch.setenv("NO_COLOR", "1")
+    run(["plan", "-f", "bad.yaml"])
+    coloured = capsys.readouterr().err
+    assert "31m" not in coloured and "error:" in coloured
+
+
+def test_installed_command_prints_help_and_no_traceback(tmp_path: Path) -> None:
+    stacklab = Path(sys.executable).with_name("stacklab")
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "s")}
+    shown = subprocess.run([stacklab, "--help"], capture_output=True, text=True, env=env)
+    assert shown.returncode == 0 and "stacklab init" in shown.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: 9lives\n")
+    failed = subprocess.run([stacklab, "plan", "-f", bad], capture_output=True, text=True, env=env)
+    assert failed.returncode == 2
+    assert "name" in failed.stderr and "Fix:" in failed.stderr
+    assert "Traceback" not in failed.stderr

@@ -1,0 +1,102 @@
+from pathlib import Path
+
+import pytest
+
+from stacklab.catalog import load_catalog
+from stacklab.config.models import Spec
+from stacklab.engine import StepHandlers, run_steps
+from stacklab.errors import HostError, NotYetImplemented, StepError, UserAbort
+from stacklab.plan.models import Plan
+from stacklab.plan.planner import plan
+from stacklab.state.db import StateDB
+
+
+@pytest.fixture
+def lab_plan() -> Plan:
+    return plan(Spec(name="eng"), load_catalog(with_host=False))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> StateDB:
+    database = StateDB(tmp_path / "state.db")
+    yield database
+    database.close()
+
+
+def recorder(calls: list[str], name: str):
+    return lambda _plan: calls.append(name)
+
+
+def test_runs_in_plan_order_until_the_named_step(lab_plan: Plan, db: StateDB) -> None:
+    calls: list[str] = []
+    names = lab_plan.step_names[:3]
+    handlers = StepHandlers({n: recorder(calls, n) for n in names}, frozenset())
+    outcomes = run_steps(lab_plan, handlers, db, until=names[2])
+    assert calls == list(names)
+    assert [o.status for o in outcomes] == ["ok", "ok", "ok"]
+    assert [e.step for e in db.journal("eng")] == list(names)
+
+
+def test_second_run_skips_done_steps_but_reruns_always_steps(lab_plan: Plan, db: StateDB) -> None:
+    calls: list[str] = []
+    first, second = lab_plan.step_names[:2]
+    handlers = StepHandlers(
+        {first: recorder(calls, first), second: recorder(calls, second)}, frozenset({first})
+    )
+    run_steps(lab_plan, handlers, db, until=second)
+    outcomes = run_steps(lab_plan, handlers, db, until=second)
+    assert calls == [first, second, first]
+    assert [o.status for o in outcomes] == ["ok", "skipped"]
+
+
+def test_failed_step_is_journaled_and_rerun_resumes_there(lab_plan: Plan, db: StateDB) -> None:
+    first, second = lab_plan.step_names[:2]
+    calls: list[str] = []
+    attempts = {"n": 0}
+
+    def flaky(_plan: Plan) -> None:
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            raise HostError("no bridge", fix="load the module")
+        calls.append(second)
+
+    handlers = StepHandlers({first: recorder(calls, first), second: flaky}, frozenset())
+    with pytest.raises(StepError) as failure:
+        run_steps(lab_plan, handlers, db, until=second)
+    assert failure.value.step == second and "load the module" in failure.value.render()
+    assert [e.status for e in db.journal("eng")] == ["ok", "failed"]
+    outcomes = run_steps(lab_plan, handlers, db, until=second)
+    assert [o.status for o in outcomes] == ["skipped", "ok"]
+    assert calls == [first, second]
+
+
+def test_changed_plan_reruns_a_done_step(lab_plan: Plan, db: StateDB) -> None:
+    calls: list[str] = []
+    first = lab_plan.step_names[0]
+    handlers = StepHandlers({first: recorder(calls, first)}, frozenset())
+    run_steps(lab_plan, handlers, db, until=first)
+    changed = plan(Spec(name="eng", hypervisor="qemu"), load_catalog(with_host=False))
+    run_steps(changed, handlers, db, until=first)
+    assert calls == [first, first]
+
+
+def test_missing_handler_says_not_implemented_and_how_to_stop_before(
+    lab_plan: Plan, db: StateDB
+) -> None:
+    first, second = lab_plan.step_names[:2]
+    handlers = StepHandlers({first: lambda _p: None}, frozenset())
+    with pytest.raises(NotYetImplemented) as missing:
+        run_steps(lab_plan, handlers, db)
+    assert f"'{second}'" in missing.value.message
+    assert f"--until {first}" in (missing.value.fix or "")
+
+
+def test_interrupt_is_journaled_as_interrupted(lab_plan: Plan, db: StateDB) -> None:
+    first = lab_plan.step_names[0]
+
+    def interrupted(_plan: Plan) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(UserAbort):
+        run_steps(lab_plan, StepHandlers({first: interrupted}, frozenset()), db)
+    assert db.journal("eng")[0].status == "interrupted"
