@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from stacklab.doctor import (
     requirements_for,
     run_doctor,
 )
+from stacklab.doctor.kvm_probe import probe_hypervisor
 from stacklab.engine import StepHandlers, StepObserver, StepOutcome, run_steps
 from stacklab.errors import HostError, SpecError, StacklabError, StateError
 from stacklab.plan.models import Plan
@@ -180,6 +182,13 @@ def up(
             fix=f"use one of: {', '.join(plan.step_names)}",
         )
     provider_for(loaded.spec)  # an unsupported provider fails here, before any state is written
+    if loaded.spec.provider_kind is ProviderKind.LOCAL and load_host_facts() is None:
+        # The hypervisor in the plan must come from a probe, not from a guess.
+        progress("probing KVM: booting a probe guest (once per host)")
+        probe_hypervisor(
+            LocalRunner(), qemu_installed=shutil.which("qemu-system-x86_64") is not None
+        )
+        plan = plan_of(loaded)
     db = StateDB()
     try:
         existing = db.lab(plan.lab)
