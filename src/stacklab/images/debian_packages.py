@@ -6,6 +6,7 @@ packages: a kernel from `linux-image-*-amd64`, busybox from `busybox-static`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from stacklab.errors import CommandError
@@ -20,6 +21,25 @@ MISSING_LISTS_SIGNS = (
 )
 DOWNLOAD_TIMEOUT_S = 900.0
 FIX_APT = "make sure `apt-get update` and `apt-get download {package}` work on this host"
+# `apt-cache depends` options that leave only what a package needs to run.
+ONLY_HARD_DEPENDENCIES = [
+    "--no-recommends",
+    "--no-suggests",
+    "--no-conflicts",
+    "--no-breaks",
+    "--no-replaces",
+    "--no-enhances",
+]
+
+
+@dataclass(frozen=True)
+class DebFile:
+    """A .deb as apt's index describes it, known before (and without) downloading it."""
+
+    package: str
+    filename: str
+    size: int
+    checksum: str  # as apt prints it: "SHA256:<hex>"
 
 
 class AptPackages:
@@ -44,6 +64,35 @@ class AptPackages:
             where=self._runner.where,
             fix=FIX_APT.format(package=metapackage),
         )
+
+    def dependency_closure(self, package: str) -> list[str]:
+        """The package and every package it needs, through Depends all the way down; sorted."""
+        command = ["apt-cache", "depends", "--recurse", *ONLY_HARD_DEPENDENCIES, package]
+        completed = self._run_with_lists(command, package)
+        # Top-level lines name the packages; virtual ones come as <name> and have no .deb.
+        names = {line.strip() for line in completed.stdout.splitlines() if line[:1].isalnum()}
+        return sorted(names)
+
+    def package_files(self, packages: list[str]) -> dict[str, DebFile]:
+        """The file `apt-get download` would fetch for each package, from apt's index alone."""
+        command = ["apt-get", "download", "--print-uris", *packages]
+        completed = self._run_with_lists(command, " ".join(packages))
+        files: dict[str, DebFile] = {}
+        for line in completed.stdout.splitlines():
+            fields = line.split()
+            if len(fields) == 4 and fields[1].endswith(".deb") and fields[2].isdigit():
+                package = fields[1].split("_", 1)[0]
+                files[package] = DebFile(package, fields[1], int(fields[2]), fields[3])
+        missing = sorted(set(packages) - set(files))
+        if missing:
+            raise CommandError(
+                command,
+                0,
+                completed.output + f"\n(nothing to download for {', '.join(missing)})",
+                where=self._runner.where,
+                fix=FIX_APT.format(package=missing[0]),
+            )
+        return files
 
     def download(self, packages: list[str], destination: Path) -> dict[str, Path]:
         """Download .deb files into destination; returns each package's file."""

@@ -1,0 +1,64 @@
+"""The lines the test image prints on its console, and reading them back from a console log.
+
+`stacklab verify` reads Nova's console log with these; the image's /init prints them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BOOTED = "STACKLAB-BOOTED"
+DISK = "STACKLAB-DISK"  # "STACKLAB-DISK vda <bytes>": the virtio disk is there
+ADDRESS = "STACKLAB-ADDRESS"  # "STACKLAB-ADDRESS <ipv4>"
+DHCP_FAILED = "STACKLAB-DHCP-FAILED"
+METADATA_OK = "STACKLAB-METADATA-OK"  # "STACKLAB-METADATA-OK <instance id>"
+METADATA_FAILED = "STACKLAB-METADATA-FAILED"  # "STACKLAB-METADATA-FAILED <why>"
+SSH_READY = "STACKLAB-SSH-READY"
+SSH_UNAVAILABLE = "STACKLAB-SSH-UNAVAILABLE"  # "STACKLAB-SSH-UNAVAILABLE <why>"
+
+# Kernel messages can land in the middle of a marker's line, so nothing is anchored to a
+# line start and every value stops at the first blank (the console adds "\r\n").
+_ADDRESS = re.compile(ADDRESS + r" (\d{1,3}(?:\.\d{1,3}){3})\b")
+_DISK = re.compile(DISK + r" (\w+) (\d+)")
+_METADATA_OK = re.compile(METADATA_OK + r" (\S+)")
+_WHY = r" ([^\r\n]*)"
+
+
+@dataclass(frozen=True)
+class ConsoleMarkers:
+    booted: bool
+    disk: tuple[str, int] | None  # (device, bytes)
+    address: str | None
+    dhcp_failed: bool
+    instance_id: str | None
+    metadata_failure: str | None
+    ssh_ready: bool
+    ssh_unavailable: str | None
+
+    @property
+    def finished(self) -> bool:
+        """True once the guest has printed all it will: metadata done and SSH decided."""
+        metadata_done = self.instance_id is not None or self.metadata_failure is not None
+        return metadata_done and (self.ssh_ready or self.ssh_unavailable is not None)
+
+
+def read_markers(console: str) -> ConsoleMarkers:
+    address = _ADDRESS.search(console)
+    disk = _DISK.search(console)
+    instance = _METADATA_OK.search(console)
+    return ConsoleMarkers(
+        booted=BOOTED in console,
+        disk=(disk.group(1), int(disk.group(2))) if disk else None,
+        address=address.group(1) if address else None,
+        dhcp_failed=DHCP_FAILED in console,
+        instance_id=instance.group(1) if instance else None,
+        metadata_failure=_reason(METADATA_FAILED, console),
+        ssh_ready=SSH_READY in console,
+        ssh_unavailable=_reason(SSH_UNAVAILABLE, console),
+    )
+
+
+def _reason(marker: str, console: str) -> str | None:
+    found = re.search(marker + _WHY, console)
+    return found.group(1).strip() if found else None
