@@ -25,6 +25,8 @@ from stacklab.doctor import (
 from stacklab.doctor.kvm_probe import probe_hypervisor
 from stacklab.engine import StepHandlers, StepObserver, StepOutcome, run_steps
 from stacklab.errors import HostError, SpecError, StacklabError, StateError
+from stacklab.images.test_image import ImageBuild
+from stacklab.images.test_image import build_test_image as build_test_image_with
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers import provider_for, provider_kind_for
@@ -131,14 +133,29 @@ class _Up:
     context: LabContext | None = field(default=None)
 
     def handlers(self) -> StepHandlers:
+        from stacklab.installer.phases import PHASES
+
+        # The install phases run on every `up`: Ansible converges the nodes to the plan and
+        # changes nothing where they are right already (the stats show 0 changed).
         return StepHandlers(
             handlers={
                 "preflight": self.preflight,
                 "networks": self.networks,
                 "nodes": self.create_nodes,
+                **{phase: self.install_step(phase) for phase in PHASES},
             },
-            always=frozenset({"preflight", "networks", "nodes"}),
+            always=frozenset({"preflight", "networks", "nodes", *PHASES}),
         )
+
+    def install_step(self, phase: str) -> Callable[[Plan], None]:
+        """The handler of an install phase: its tag of the playbook on the lab's nodes."""
+
+        def install(plan: Plan) -> None:
+            from stacklab.installer.installer import Installer
+
+            Installer(plan, self.lab_context(plan), self.nodes).run_phase(phase)
+
+        return install
 
     def lab_context(self, plan: Plan) -> LabContext:
         if self.context is None:
@@ -331,3 +348,8 @@ def ssh_command(access: NodeAccess, command: list[str]) -> list[str]:
         f"{access.user}@{access.host}",
         *command,
     ]
+
+
+def build_test_image() -> ImageBuild:
+    """The offline test image (kernel, busybox initramfs, root disk), from the cache if built."""
+    return build_test_image_with(LocalRunner())

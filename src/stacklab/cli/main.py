@@ -241,6 +241,27 @@ def down(lab: str | None, spec_file: Path, provider_kind: str | None) -> None:
     err.print(f"[green]Lab {name} is gone[/] ({len(removed)} resources removed).")
 
 
+@cli.group()
+def image() -> None:
+    """The test image that instances boot (built offline from Debian packages)."""
+
+
+@image.command(name="build")
+@json_option
+def image_build(as_json: bool) -> None:
+    """Build the test image (Debian kernel, busybox initramfs with DHCP, metadata and SSH),
+    or show the cached one: same inputs, same bytes."""
+    with err.status("building the test image from Debian packages…"):
+        built = api.build_test_image()
+    if as_json:
+        emit_json(built.to_dict())
+        return
+    state = "cached" if built.cached else f"built in {built.seconds:.1f} s"
+    out.print(f"Test image {built.image.name}: {state}")
+    for part in built.image.files:
+        out.print(f"  {part.path}  ({part.size / 1024 / 1024:.1f} MiB)")
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("node")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
