@@ -1,0 +1,1 @@
+"""The local provider: lab nodes as systemd-nspawn machines on this host (`LocalProvider`)."""

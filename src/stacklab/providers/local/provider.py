@@ -1,0 +1,288 @@
+"""The local provider: a lab's nodes as systemd-nspawn machines on this host."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import partial
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from stacklab.access.ssh import known_hosts_path
+from stacklab.config.models import LocalProvider as LocalSettings
+from stacklab.config.models import NetworkName
+from stacklab.errors import HostError, ProviderError
+from stacklab.plan.models import Plan, PlannedNode
+from stacklab.providers.base import FoundResource, LabContext, NodeAccess, ProgressCallback
+from stacklab.providers.local.apt_cache import debian_mirror, ensure_apt_cache, security_mirror
+from stacklab.providers.local.discovery import as_resources, inventory
+from stacklab.providers.local.images import SUPPORTED_RELEASES, node_layers
+from stacklab.providers.local.naming import (
+    bridge_name,
+    mount_source,
+    namespace_name,
+    nft_table_name,
+    veth_name,
+)
+from stacklab.providers.local.network import (
+    conflicting_routes,
+    default_uplink,
+    delete_link,
+    delete_namespace,
+    ensure_bridge,
+    ensure_ip_forwarding,
+    ensure_nat,
+    ensure_node_links,
+    host_links,
+)
+from stacklab.providers.local.node_files import AptSettings, apt_proxy_url, known_hosts_lines
+from stacklab.providers.local.node_files import node_files as render_node_files
+from stacklab.providers.local.nodes import (
+    NodeDirs,
+    NodeMarker,
+    NodeProcesses,
+    host_public_key,
+    leaders,
+    mount_root,
+    node_dirs,
+    nspawn_command,
+    read_marker,
+    start_nspawn,
+    stop_nodes,
+    write_marker,
+    write_node_files,
+)
+from stacklab.providers.local.ssh import SSH_TIMEOUT_S, wait_for_ssh
+from stacklab.providers.local.teardown import (
+    forget_nspawn_lock,
+    node_processes,
+    tear_down,
+    unmount_root,
+    verify_gone,
+)
+from stacklab.runner import LocalRunner, Runner
+
+KIND = "local"
+STOP_TIMEOUT_S = 60.0
+# Program -> the Debian package that ships it.
+HOST_TOOLS = {
+    "systemd-nspawn": "systemd-container",
+    "debootstrap": "debootstrap",
+    "ip": "iproute2",
+    "nft": "nftables",
+    "mount": "mount",
+    "setsid": "util-linux",
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+}
+
+
+class LocalProvider:
+    """Implements the Provider contract and the StopStart capability."""
+
+    kind = KIND
+
+    def __init__(
+        self,
+        settings: LocalSettings | None = None,
+        *,
+        runner: Runner | None = None,
+        ssh_timeout: float = SSH_TIMEOUT_S,
+    ):
+        self.settings = settings or LocalSettings()
+        self.runner: Runner = runner or LocalRunner()
+        self.ssh_timeout = ssh_timeout
+
+    @property
+    def _mirror(self) -> str | None:
+        return str(self.settings.mirror) if self.settings.mirror else None
+
+    @classmethod
+    def from_settings(cls, settings: LocalSettings) -> LocalProvider:
+        return cls(settings)
+
+    # check
+
+    def check(self, plan: Plan) -> None:
+        if plan.provider != KIND:
+            raise ProviderError(f"The local provider cannot run a {plan.provider} plan.")
+        if os.geteuid() != 0:
+            raise HostError(
+                "The local provider needs root: it makes bridges, namespaces and mounts.",
+                fix="run stacklab as root (sudo)",
+            )
+        missing = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
+        if missing:
+            raise HostError(
+                f"Programs the local provider runs are missing (packages {', '.join(missing)}).",
+                fix=f"apt-get install {' '.join(missing)}",
+            )
+        if "overlay" not in Path("/proc/filesystems").read_text(encoding="ascii"):
+            raise HostError("This kernel offers no overlayfs.", fix="modprobe overlay")
+        if plan.release not in SUPPORTED_RELEASES:
+            raise ProviderError(
+                f"The local provider has no image for Debian {plan.release}.",
+                fix=f"use an os whose release is one of: {', '.join(SUPPORTED_RELEASES)}",
+            )
+        debian_mirror(self._mirror)
+        if default_uplink(self.runner) is None:
+            raise HostError(
+                "This host has no default route: lab nodes would have no way out.",
+                fix="configure a default route (check `ip route`)",
+            )
+        own = {bridge_name(plan.lab, network.name) for network in plan.networks}
+        cidrs = [network.cidr for network in plan.networks]
+        conflicts = conflicting_routes(self.runner, cidrs, own)
+        if conflicts:
+            listed = ", ".join(f"{dst} on {dev}" for dst, dev in conflicts)
+            raise HostError(
+                f"The networks of lab {plan.lab} ({', '.join(map(str, cidrs))}) overlap routes "
+                f"this host already has: {listed}.",
+                fix="set networks.<name>.cidr in the spec to ranges this host does not use, "
+                "or rename the lab (default ranges follow from its name)",
+            )
+
+    # create
+
+    def create_networks(self, plan: Plan, context: LabContext) -> None:
+        ensure_ip_forwarding()
+        for network in plan.networks:
+            if ensure_bridge(self.runner, plan.lab, network):
+                name = bridge_name(plan.lab, network.name)
+                context.progress(f"bridge {name} for the {network.name} network ({network.cidr})")
+                context.record(KIND, "bridge", name, network=network.name.value)
+        uplink = default_uplink(self.runner)
+        if uplink is None:
+            raise HostError("This host has no default route.", fix="check `ip route`")
+        cidrs = [network.cidr for network in plan.networks]
+        if ensure_nat(self.runner, plan.lab, cidrs, uplink):
+            table = nft_table_name(plan.lab)
+            context.progress(f"nftables table {table}: NAT out of {uplink}")
+            context.record(KIND, "nft-table", table, uplink=uplink)
+
+    def create_nodes(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]:
+        mirror = debian_mirror(self._mirror)
+        proxy, build_proxy = None, None
+        if self.settings.apt_cache:
+            ensure_apt_cache(self.runner, mirror, context.progress)
+            proxy = apt_proxy_url(plan.network(NetworkName.MANAGEMENT).gateway)
+            build_proxy = apt_proxy_url(IPv4Address("127.0.0.1"))
+        apt = AptSettings(mirror, security_mirror(), proxy)
+        layers = node_layers(self.runner, plan.release, mirror, build_proxy, context.progress)
+        booting = [
+            node for node in plan.nodes if self._ensure_node(plan, node, context, layers, apt)
+        ]
+        known_hosts = known_hosts_path(context.directory)
+        roots = {node.name: node_dirs(context.directory, node.name).root for node in plan.nodes}
+        known_hosts.write_text(
+            "".join(known_hosts_lines(n, host_public_key(roots[n.name])) for n in plan.nodes),
+            encoding="utf-8",
+        )
+        accesses = tuple(self._access(node, context) for node in plan.nodes)
+        if booting:
+            context.progress(f"waiting for SSH on {', '.join(node.name for node in booting)}")
+        for node, access in zip(plan.nodes, accesses, strict=True):
+            wait_for_ssh(
+                self.runner,
+                access,
+                known_hosts,
+                still_running=partial(_runs, namespace_name(plan.lab, node.name)),
+                log=node_dirs(context.directory, node.name).log,
+                timeout=self.ssh_timeout,
+            )
+        return accesses
+
+    def _access(self, node: PlannedNode, context: LabContext) -> NodeAccess:
+        return NodeAccess(
+            name=node.name,
+            host=str(node.management_address),
+            user="root",
+            port=22,
+            private_key=context.ssh_private_key,
+        )
+
+    def _ensure_node(
+        self,
+        plan: Plan,
+        node: PlannedNode,
+        context: LabContext,
+        layers: tuple[Path, ...],
+        apt: AptSettings,
+    ) -> bool:
+        """Boot the node unless it runs; True if it was started now."""
+        machine = namespace_name(plan.lab, node.name)
+        if leaders(machine):
+            return False
+        dirs = node_dirs(context.directory, node.name)
+        # Not running (never started, stopped, or its nspawn died): whatever it left behind
+        # goes, and it boots as after a power cycle, on fresh links.
+        stop_nodes(self.runner, [NodeProcesses(machine, machine)], timeout=0, graceful=False)
+        self._reset_links(plan.lab, node, machine)
+        for created in ensure_node_links(self.runner, plan.lab, node, machine):
+            kind = "netns" if created == machine else "veth"
+            context.record(KIND, kind, created, node=node.name)
+        layers = self._layers_of(dirs, layers, context.progress)
+        write_marker(dirs, NodeMarker(plan.lab, node.name, tuple(map(str, layers))))
+        context.record(KIND, "directory", str(dirs.path), node=node.name)
+        if mount_root(self.runner, dirs, mount_source(plan.lab, node.name), layers):
+            context.record(KIND, "mount", str(dirs.root), node=node.name)
+        else:
+            forget_nspawn_lock(dirs.root)  # a killed nspawn's, on the root that stays mounted
+        write_node_files(
+            self.runner, dirs.root, render_node_files(plan, node, apt, context.ssh_public_key)
+        )
+        command = nspawn_command(dirs, machine, machine, node.name)
+        pid = start_nspawn(self.runner, dirs, command)
+        context.progress(f"node {node.name} booting (log: {dirs.log})")
+        context.record(KIND, "node", node.name, machine=machine, pid=pid)
+        return True
+
+    def _layers_of(
+        self, dirs: NodeDirs, current: tuple[Path, ...], progress: ProgressCallback
+    ) -> tuple[Path, ...]:
+        """An existing node keeps the layers its upper dir was made on, while they exist."""
+        marker = read_marker(dirs)
+        if marker is None or not marker.layers:
+            return current
+        kept = tuple(Path(layer) for layer in marker.layers)
+        if all(layer.is_dir() for layer in kept):
+            return kept
+        progress(f"{dirs.path.name}: its image layers are gone from the cache; using the current")
+        return current
+
+    def _reset_links(self, lab: str, node: PlannedNode, namespace: str) -> None:
+        links = host_links(self.runner)
+        for nic in node.nics:
+            name = veth_name(lab, node.name, nic.network)
+            if name in links:
+                delete_link(self.runner, name)
+        delete_namespace(self.runner, namespace)
+
+    # find, remove
+
+    def discover(self, lab: str) -> list[FoundResource]:
+        return as_resources(inventory(self.runner, lab))
+
+    def destroy(self, lab: str, progress: ProgressCallback) -> list[FoundResource]:
+        found = inventory(self.runner, lab)
+        removed = as_resources(found)
+        tear_down(self.runner, found, progress)
+        verify_gone(self.runner, lab)
+        return removed
+
+    # StopStart
+
+    def stop(self, lab: str, progress: ProgressCallback) -> None:
+        found = inventory(self.runner, lab)
+        progress(f"powering off the nodes of {lab}")
+        stop_nodes(self.runner, node_processes(lab, found.nodes), timeout=STOP_TIMEOUT_S)
+        for point in found.mounts:
+            unmount_root(self.runner, point)
+
+    def start(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]:
+        self.create_networks(plan, context)
+        return self.create_nodes(plan, context)
+
+
+def _runs(machine: str) -> bool:
+    return bool(leaders(machine))
