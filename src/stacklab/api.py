@@ -24,13 +24,19 @@ from stacklab.doctor import (
 )
 from stacklab.doctor.kvm_probe import probe_hypervisor
 from stacklab.engine import StepHandlers, StepObserver, StepOutcome, run_steps
-from stacklab.errors import HostError, SpecError, StacklabError, StateError
+from stacklab.errors import HostError, NotYetImplemented, SpecError, StacklabError, StateError
 from stacklab.images.test_image import ImageBuild
 from stacklab.images.test_image import build_test_image as build_test_image_with
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers import provider_for, provider_kind_for
-from stacklab.providers.base import FoundResource, LabContext, NodeAccess, ProgressCallback
+from stacklab.providers.base import (
+    FoundResource,
+    LabContext,
+    NodeAccess,
+    ProgressCallback,
+    StopStart,
+)
 from stacklab.runner import LocalRunner
 from stacklab.state.db import JournalEntry, LabRecord, StateDB
 from stacklab.state.keys import ensure_lab_key, extra_public_key
@@ -297,16 +303,43 @@ def down(
         record = db.lab(name)
         kind = record.provider if record else provider_kind or "local"
         removed = provider_kind_for(kind).destroy(name, progress)
-        for resource in db.resources(name):
-            db.mark_deleted(name, resource.kind, resource.ident)
+        # Its key and generated passwords open nothing any more once the lab is gone.
+        shutil.rmtree(lab_dir(name), ignore_errors=True)
         db.forget_lab(name)
         return removed
     finally:
         db.close()
 
 
-def node_access(name: str, node: str) -> NodeAccess:
-    """How to SSH to a node of a lab: from the saved plan and the lab's key."""
+def stop(name: str, *, progress: ProgressCallback = lambda m: None) -> None:
+    """Power the lab's nodes off, keeping their disks and the lab's networks."""
+    kind = _lab_record(name).provider
+    provider = provider_kind_for(kind)
+    if not isinstance(provider, StopStart):
+        raise NotYetImplemented(f"The {kind} provider cannot stop a lab.", fix="use `down`")
+    provider.stop(name, progress)
+    _set_status(name, "stopped")
+
+
+def start(path: Path = DEFAULT_SPEC, *, progress: ProgressCallback = lambda m: None) -> None:
+    """Boot a stopped lab's nodes again, as they were."""
+    loaded = load(path)
+    plan = plan_of(loaded)
+    provider = provider_for(loaded.spec)
+    if not isinstance(provider, StopStart):
+        raise NotYetImplemented(
+            f"The {plan.provider} provider cannot start a stopped lab.", fix="use `up`"
+        )
+    db = StateDB()
+    try:
+        _lab_record(plan.lab)
+        provider.start(plan, _Up(loaded, db, progress).lab_context(plan))
+        db.set_lab_status(plan.lab, "ready")
+    finally:
+        db.close()
+
+
+def _lab_record(name: str) -> LabRecord:
     db = StateDB()
     try:
         record = db.lab(name)
@@ -314,6 +347,20 @@ def node_access(name: str, node: str) -> NodeAccess:
         db.close()
     if record is None:
         raise StateError(f"No lab named {name} is known here.", fix="`stacklab list` shows labs")
+    return record
+
+
+def _set_status(name: str, status: str) -> None:
+    db = StateDB()
+    try:
+        db.set_lab_status(name, status)
+    finally:
+        db.close()
+
+
+def node_access(name: str, node: str) -> NodeAccess:
+    """How to SSH to a node of a lab: from the saved plan and the lab's key."""
+    record = _lab_record(name)
     nodes = {n["name"]: n for n in record.plan["nodes"]}
     if node not in nodes:
         raise HostError(
@@ -327,27 +374,6 @@ def node_access(name: str, node: str) -> NodeAccess:
         port=22,
         private_key=lab_dir(name) / "ssh" / "id_ed25519",
     )
-
-
-def ssh_command(access: NodeAccess, command: list[str]) -> list[str]:
-    """The ssh invocation for a node; host keys change with every new lab, so not pinned."""
-    return [
-        "ssh",
-        "-i",
-        str(access.private_key),
-        "-p",
-        str(access.port),
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "ServerAliveInterval=15",
-        f"{access.user}@{access.host}",
-        *command,
-    ]
 
 
 def build_test_image() -> ImageBuild:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from stacklab import api
+from stacklab.access.ssh import known_hosts_path, ssh_argv
 from stacklab.cli import render
 from stacklab.config.models import Preset, ProviderKind, Spec
 from stacklab.doctor import CheckResult
@@ -35,6 +36,7 @@ from stacklab.errors import (
     UserAbort,
 )
 from stacklab.plan.models import Step
+from stacklab.state.paths import lab_dir
 
 EXIT_CODES: tuple[tuple[type[StacklabError], int], ...] = (
     (SpecError, 2),
@@ -241,6 +243,26 @@ def down(lab: str | None, spec_file: Path, provider_kind: str | None) -> None:
     err.print(f"[green]Lab {name} is gone[/] ({len(removed)} resources removed).")
 
 
+@cli.command()
+@click.argument("lab", required=False)
+@spec_option
+def stop(lab: str | None, spec_file: Path) -> None:
+    """Power a lab's nodes off; disks and networks stay (`start` boots them again)."""
+    name = api.resolve_lab_name(lab, spec_file)
+    with err.status(f"stopping {name}…") as spinner:
+        api.stop(name, progress=spinner.update)
+    err.print(f"Lab {name} is stopped. `stacklab start` boots it again.")
+
+
+@cli.command()
+@spec_option
+def start(spec_file: Path) -> None:
+    """Boot a stopped lab's nodes again, with their disks as they were."""
+    with err.status("starting…") as spinner:
+        api.start(spec_file, progress=spinner.update)
+    err.print("Lab started.")
+
+
 @cli.group()
 def image() -> None:
     """The test image that instances boot (built offline from Debian packages)."""
@@ -269,8 +291,8 @@ def image_build(as_json: bool) -> None:
 @spec_option
 def ssh(node: str, command: tuple[str, ...], lab: str | None, spec_file: Path) -> None:
     """SSH to a node of the lab; `stacklab ssh NODE -- CMD` runs CMD there."""
-    access = api.node_access(api.resolve_lab_name(lab, spec_file), node)
-    argv = api.ssh_command(access, list(command))
+    name = api.resolve_lab_name(lab, spec_file)
+    argv = ssh_argv(api.node_access(name, node), known_hosts_path(lab_dir(name)), command)
     if command:
         sys.exit(subprocess.run(argv, check=False).returncode)
     os.execvp(argv[0], argv)

@@ -92,6 +92,8 @@ def doctor_summary(report: DoctorReport) -> Text:
 
 
 def status_view(status: LabStatus) -> RenderableType:
+    if status.lab is None and not status.found:
+        return Text(f"Nothing of a lab named {status.name} exists here.")
     head = Text.assemble(
         ("Lab ", "bold"),
         (status.name, "bold cyan"),

@@ -1,0 +1,90 @@
+"""The local lab as a user drives it: `stacklab up --until nodes`, ssh, status, stop,
+start, down. Real nspawn nodes; root. The base image is cached in the normal cache dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stacklab.cli.main import run
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        os.geteuid() != 0 or shutil.which("systemd-nspawn") is None,
+        reason="the local provider needs root and systemd-nspawn",
+    ),
+]
+
+LAB = "clilab"
+SPEC = f"""\
+name: {LAB}
+topology:
+  nodes:
+    - {{name: ctl, roles: [controller, network]}}
+    - {{name: cmp, roles: [compute]}}
+"""
+
+
+def host_traces() -> list[str]:
+    """Every trace of the lab on this host: links, namespaces, nft tables, processes, mounts."""
+    listings = [
+        ["ip", "-o", "link"],
+        ["ip", "netns", "list"],
+        ["nft", "list", "tables"],
+        ["ps", "-eo", "args"],
+    ]
+    found = []
+    for command in listings:
+        output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+        found += [line for line in output.splitlines() if LAB in line]
+    found += [line for line in Path("/proc/mounts").read_text().splitlines() if LAB in line]
+    return found
+
+
+@pytest.fixture
+def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    Path("stacklab.yaml").write_text(SPEC)
+    yield tmp_path
+    run(["down", LAB])  # even when the test failed
+
+
+def test_up_ssh_status_stop_start_down(
+    lab_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["up", "--until", "nodes"]) == 0
+    shown = capsys.readouterr().out
+    assert "stacklab ssh ctl" in shown and "stacklab ssh cmp" in shown
+
+    assert run(["up", "--until", "nodes"]) == 0  # a second up makes nothing new
+    capsys.readouterr()
+    assert run(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["status"] == "up to nodes"
+    nodes = {r["id"]: r["state"] for r in status["resources"] if r["kind"] == "node"}
+    assert nodes == {"ctl": "running", "cmp": "running"}
+    assert [s["step"] for s in status["steps"]].count("nodes") == 2
+
+    assert run(["ssh", "cmp", "--", "ping", "-c1", "-W2", "ctl"]) == 0
+    assert run(["stop"]) == 0
+    capsys.readouterr()
+    run(["status", "--json"])
+    stopped = json.loads(capsys.readouterr().out)
+    assert {r["state"] for r in stopped["resources"] if r["kind"] == "node"} == {"stopped"}
+    assert run(["start"]) == 0
+    assert run(["ssh", "ctl", "--", "true"]) == 0
+
+    assert run(["down"]) == 0
+    assert host_traces() == []
+    assert not (lab_dir / "state" / "stacklab" / "labs" / LAB).exists()
+    capsys.readouterr()
+    assert run(["list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
