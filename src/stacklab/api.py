@@ -31,10 +31,15 @@ from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers import provider_for, provider_kind_for
 from stacklab.providers.base import (
+    CostSoFar,
     FoundResource,
     LabContext,
     NodeAccess,
+    PlannedDeletions,
     ProgressCallback,
+    Provider,
+    RunningCost,
+    Snapshots,
     StopStart,
 )
 from stacklab.runner import LocalRunner
@@ -135,6 +140,7 @@ class _Up:
     loaded: LoadedSpec
     db: StateDB
     progress: ProgressCallback
+    provider: Provider
     nodes: tuple[NodeAccess, ...] = ()
     context: LabContext | None = field(default=None)
 
@@ -180,20 +186,20 @@ class _Up:
         return self.context
 
     def preflight(self, plan: Plan) -> None:
-        provider_for(self.loaded.spec).check(plan)
+        self.provider.check(plan)
 
     def networks(self, plan: Plan) -> None:
-        provider_for(self.loaded.spec).create_networks(plan, self.lab_context(plan))
+        self.provider.create_networks(plan, self.lab_context(plan))
 
     def create_nodes(self, plan: Plan) -> None:
-        provider = provider_for(self.loaded.spec)
-        self.nodes = provider.create_nodes(plan, self.lab_context(plan))
+        self.nodes = self.provider.create_nodes(plan, self.lab_context(plan))
 
 
 def up(
     path: Path = DEFAULT_SPEC,
     *,
     until: str | None = None,
+    from_snapshot: str | None = None,
     progress: ProgressCallback = lambda message: None,
     observe: StepObserver | None = None,
 ) -> UpResult:
@@ -204,7 +210,8 @@ def up(
             f"--until {until!r} is not a step of this lab's plan.",
             fix=f"use one of: {', '.join(plan.step_names)}",
         )
-    provider_for(loaded.spec)  # an unsupported provider fails here, before any state is written
+    # An unsupported provider fails here, before any state is written.
+    provider = provider_for(loaded.spec, from_snapshot=from_snapshot)
     if loaded.spec.provider_kind is ProviderKind.LOCAL and load_host_facts() is None:
         # The hypervisor in the plan must come from a probe, not from a guess.
         progress("probing KVM: booting a probe guest (once per host)")
@@ -223,7 +230,7 @@ def up(
         db.save_lab(
             plan.lab, plan.provider, str(path.resolve()), spec_hash(loaded.spec), plan.to_dict()
         )
-        runner = _Up(loaded, db, progress)
+        runner = _Up(loaded, db, progress, provider)
         db.set_lab_status(plan.lab, "creating")
         outcomes = run_steps(plan, runner.handlers(), db, until=until, observe=observe)
         db.set_lab_status(plan.lab, "ready" if until is None else f"up to {until}")
@@ -241,6 +248,7 @@ class LabStatus:
     name: str
     found: list[FoundResource]
     journal: list[JournalEntry]
+    cost: RunningCost | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -251,6 +259,16 @@ class LabStatus:
                 {"kind": r.kind, "id": r.ident, "state": r.state, "details": r.details}
                 for r in self.found
             ],
+            "cost_so_far": (
+                {
+                    "usd": self.cost.usd_so_far,
+                    "usd_per_hour": self.cost.usd_per_hour,
+                    "since": self.cost.since.isoformat() if self.cost.since else None,
+                    "note": self.cost.note,
+                }
+                if self.cost
+                else None
+            ),
             "steps": [
                 {
                     "step": e.step,
@@ -275,13 +293,31 @@ def resolve_lab_name(name: str | None, path: Path = DEFAULT_SPEC) -> str:
     )
 
 
-def status(name: str, *, provider_kind: str | None = None) -> LabStatus:
+def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
+    """The provider that holds a lab: from its spec when that still loads, so a cloud lab is
+    looked for in its own account and region; else from its kind alone."""
     db = StateDB()
     try:
         record = db.lab(name)
-        kind = record.provider if record else provider_kind or "local"
-        found = provider_kind_for(kind).discover(name)
-        return LabStatus(record, name, found, db.journal(name))
+    finally:
+        db.close()
+    if record and record.spec_path and Path(record.spec_path).exists():
+        try:
+            spec = load(Path(record.spec_path)).spec
+        except SpecError:
+            spec = None
+        if spec is not None and spec.name == name:
+            return provider_for(spec)
+    return provider_kind_for(record.provider if record else provider_kind or "local")
+
+
+def status(name: str, *, provider_kind: str | None = None) -> LabStatus:
+    provider = lab_provider(name, provider_kind)
+    db = StateDB()
+    try:
+        found = provider.discover(name)
+        cost = provider.running_cost(name) if isinstance(provider, CostSoFar) else None
+        return LabStatus(db.lab(name), name, found, db.journal(name), cost)
     finally:
         db.close()
 
@@ -295,20 +331,41 @@ def list_labs() -> list[LabRecord]:
 
 
 def down(
-    name: str, *, provider_kind: str | None = None, progress: ProgressCallback = lambda m: None
+    name: str,
+    *,
+    provider_kind: str | None = None,
+    dry_run: bool = False,
+    progress: ProgressCallback = lambda m: None,
 ) -> list[FoundResource]:
-    """Remove everything of the lab, found from the infrastructure; then forget it."""
+    """Remove everything of the lab, found from the infrastructure; then forget it.
+    With dry_run, only list what would be removed, in the order it would be."""
+    provider = lab_provider(name, provider_kind)
+    if dry_run:
+        if isinstance(provider, PlannedDeletions):
+            return provider.planned_deletions(name)
+        return provider.discover(name)
+    removed = provider.destroy(name, progress)
+    # Its key and generated passwords open nothing any more once the lab is gone.
+    shutil.rmtree(lab_dir(name), ignore_errors=True)
     db = StateDB()
     try:
-        record = db.lab(name)
-        kind = record.provider if record else provider_kind or "local"
-        removed = provider_kind_for(kind).destroy(name, progress)
-        # Its key and generated passwords open nothing any more once the lab is gone.
-        shutil.rmtree(lab_dir(name), ignore_errors=True)
         db.forget_lab(name)
-        return removed
     finally:
         db.close()
+    return removed
+
+
+def snapshot(
+    name: str, snapshot_name: str | None = None, *, progress: ProgressCallback = lambda m: None
+) -> dict[str, str]:
+    """Golden images of every node of a configured lab: node -> image id."""
+    provider = lab_provider(name)
+    if not isinstance(provider, Snapshots):
+        raise NotYetImplemented(
+            f"The {provider.kind} provider cannot snapshot a lab yet.",
+            fix="`stacklab up` makes the lab anew",
+        )
+    return provider.snapshot(name, progress, snapshot_name)
 
 
 def stop(name: str, *, progress: ProgressCallback = lambda m: None) -> None:
@@ -333,7 +390,7 @@ def start(path: Path = DEFAULT_SPEC, *, progress: ProgressCallback = lambda m: N
     db = StateDB()
     try:
         _lab_record(plan.lab)
-        provider.start(plan, _Up(loaded, db, progress).lab_context(plan))
+        provider.start(plan, _Up(loaded, db, progress, provider).lab_context(plan))
         db.set_lab_status(plan.lab, "ready")
     finally:
         db.close()

@@ -57,9 +57,7 @@ def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     run(["down", LAB])  # even when the test failed
 
 
-def test_up_ssh_status_stop_start_down(
-    lab_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_up_ssh_status_stop_start_down(lab_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["up", "--until", "nodes"]) == 0
     shown = capsys.readouterr().out
     assert "stacklab ssh ctl" in shown and "stacklab ssh cmp" in shown
@@ -81,6 +79,12 @@ def test_up_ssh_status_stop_start_down(
     assert {r["state"] for r in stopped["resources"] if r["kind"] == "node"} == {"stopped"}
     assert run(["start"]) == 0
     assert run(["ssh", "ctl", "--", "true"]) == 0
+
+    capsys.readouterr()
+    assert run(["down", "--dry-run", "--json"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    assert {"ctl", "cmp"} <= {r["id"] for r in planned if r["kind"] == "node"}
+    assert run(["ssh", "ctl", "--", "true"]) == 0  # the dry run removed nothing
 
     assert run(["down"]) == 0
     assert host_traces() == []

@@ -83,7 +83,7 @@ def test_schema_is_json_schema_of_the_spec(capsys: pytest.CaptureFixture[str]) -
 def test_up_on_unimplemented_provider_fails_clearly_and_makes_nothing(
     capsys: pytest.CaptureFixture[str], isolated: Path
 ) -> None:
-    run(["init", "--provider", "aws", "--name", "a1"])
+    run(["init", "--provider", "gcp", "--name", "g1"])
     capsys.readouterr()
     assert run(["up"]) == 7
     error = capsys.readouterr().err

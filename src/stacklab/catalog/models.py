@@ -51,6 +51,16 @@ class NetworkFacts(Frozen):
     reserved_addresses: str = ""
 
 
+class ImageSource(Frozen):
+    """Where a provider's official OS images come from: looked up, never a hard-coded id."""
+
+    owner: str = Field(description="Account or project that publishes the images.")
+    architecture: str | None = Field(default="x86_64", description="None: any architecture.")
+    name_patterns: dict[str, str] = Field(
+        default_factory=dict, description="Image name pattern per spec os (newest match wins)."
+    )
+
+
 class ProviderCatalog(Frozen):
     provider: str
     description: str
@@ -58,6 +68,7 @@ class ProviderCatalog(Frozen):
     default_machine_types: dict[Role, str] = Field(default_factory=dict)
     aio_machine_type: str | None = None
     machine_types: dict[str, MachineType]
+    images: ImageSource | None = None
 
     def machine_type(self, name: str) -> MachineType | None:
         return self.machine_types.get(name)

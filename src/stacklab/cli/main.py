@@ -178,7 +178,13 @@ def doctor(spec_file: Path, as_json: bool) -> None:
 @cli.command()
 @spec_option
 @click.option("--until", metavar="STEP", help="Stop after this step of the plan (see `plan`).")
-def up(spec_file: Path, until: str | None) -> None:
+@click.option(
+    "--from",
+    "from_snapshot",
+    metavar="NAME",
+    help="Start the nodes from the lab's golden images (`stacklab snapshot`).",
+)
+def up(spec_file: Path, until: str | None, from_snapshot: str | None) -> None:
     """Make the lab: every step of the plan, journaled; a re-run resumes and skips what is done."""
 
     def observe(step: Step, state: str) -> None:
@@ -191,6 +197,7 @@ def up(spec_file: Path, until: str | None) -> None:
         result = api.up(
             spec_file,
             until=until,
+            from_snapshot=from_snapshot,
             progress=lambda message: spinner.update(message),
             observe=observe,
         )
@@ -235,9 +242,22 @@ def list_labs(as_json: bool) -> None:
     type=click.Choice([p.value for p in ProviderKind]),
     help="Where to look when this host has no state of the lab (default: local).",
 )
-def down(lab: str | None, spec_file: Path, provider_kind: str | None) -> None:
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed, in order.")
+@json_option
+def down(
+    lab: str | None, spec_file: Path, provider_kind: str | None, dry_run: bool, as_json: bool
+) -> None:
     """Remove every piece of a lab, found from the infrastructure even without state."""
     name = api.resolve_lab_name(lab, spec_file)
+    if dry_run:
+        planned = api.down(name, provider_kind=provider_kind, dry_run=True)
+        if as_json:
+            emit_json([{"kind": r.kind, "id": r.ident, "state": r.state} for r in planned])
+        else:
+            for resource in planned:
+                out.print(f"{resource.kind:<16} {resource.ident}")
+            err.print(f"Would remove {len(planned)} resources of {name}; nothing was removed.")
+        return
     with err.status(f"removing {name}…") as spinner:
         removed = api.down(name, provider_kind=provider_kind, progress=spinner.update)
     err.print(f"[green]Lab {name} is gone[/] ({len(removed)} resources removed).")
@@ -252,6 +272,23 @@ def stop(lab: str | None, spec_file: Path) -> None:
     with err.status(f"stopping {name}…") as spinner:
         api.stop(name, progress=spinner.update)
     err.print(f"Lab {name} is stopped. `stacklab start` boots it again.")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--lab", help="Lab name (default: the spec's).")
+@spec_option
+@json_option
+def snapshot(name: str | None, lab: str | None, spec_file: Path, as_json: bool) -> None:
+    """Save golden images of every node of a configured lab; `up --from NAME` starts from them."""
+    lab_name = api.resolve_lab_name(lab, spec_file)
+    with err.status(f"snapshotting {lab_name}…") as spinner:
+        images = api.snapshot(lab_name, name, progress=spinner.update)
+    if as_json:
+        emit_json(images)
+        return
+    for node, image_id in images.items():
+        out.print(f"{node}: {image_id}")
 
 
 @cli.command()

@@ -110,7 +110,15 @@ def status_view(status: LabStatus) -> RenderableType:
     for entry in status.journal:
         seconds = f"{entry.seconds:.0f}" if entry.seconds is not None else "-"
         journal.add_row(entry.step, entry.status, entry.started_at, seconds)
-    return Group(head, resources, journal)
+    parts: list[RenderableType] = [head, resources, journal]
+    if status.cost:
+        parts.append(
+            Text(
+                f"Cost so far: ${status.cost.usd_so_far:.2f} "
+                f"(${status.cost.usd_per_hour:.2f}/hour; {status.cost.note})"
+            )
+        )
+    return Group(*parts)
 
 
 def labs_view(labs: list[LabRecord]) -> RenderableType:

@@ -1,30 +1,46 @@
-"""Providers: where a lab's nodes run. `provider_for` is the one place that picks one."""
+"""Providers: where a lab's nodes run. This is the one place that picks one."""
 
 from __future__ import annotations
 
+from stacklab.config.models import AwsProvider as AwsSettings
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import Spec
 from stacklab.errors import NotYetImplemented
 from stacklab.providers.base import Provider
 
 
-def provider_for(spec: Spec) -> Provider:
+def provider_for(spec: Spec, *, from_snapshot: str | None = None) -> Provider:
+    """The provider of a spec; from_snapshot starts its nodes from golden images."""
     settings = spec.provider
     if isinstance(settings, LocalSettings):
+        if from_snapshot is not None:
+            raise NotYetImplemented(
+                "Golden snapshots are not implemented for the local provider yet.",
+                fix="run `stacklab up` without --from",
+            )
         from stacklab.providers.local.provider import LocalProvider
 
         return LocalProvider.from_settings(settings)
+    if isinstance(settings, AwsSettings):
+        from stacklab.providers.aws import AwsProvider
+
+        return AwsProvider.from_spec(spec, from_snapshot=from_snapshot)
     raise NotYetImplemented(
         f"The {settings.kind} provider is not implemented in this version of stacklab.",
-        fix="use provider: local for now; `stacklab plan` already shows what a "
+        fix="use provider: local or aws for now; `stacklab plan` already shows what a "
         f"{settings.kind} lab would make and cost",
     )
 
 
 def provider_kind_for(kind: str) -> Provider:
-    """A provider to find and remove a lab's leftovers when only its kind is known."""
+    """A provider to find and remove a lab's leftovers when only its kind is known
+    (the spec is gone): the cloud account comes from the environment's defaults."""
     if kind == "local":
         from stacklab.providers.local.provider import LocalProvider
 
         return LocalProvider.from_settings(LocalSettings())
+    if kind == "aws":
+        from stacklab.providers.aws import AwsProvider
+
+        return AwsProvider.for_teardown()
     raise NotYetImplemented(f"The {kind} provider is not implemented in this version.")

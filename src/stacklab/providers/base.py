@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -84,3 +85,35 @@ class StopStart(Protocol):
     def stop(self, lab: str, progress: ProgressCallback) -> None: ...
 
     def start(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]: ...
+
+
+@runtime_checkable
+class Snapshots(Protocol):
+    """Golden images of a configured lab, to start identical labs from (`up --from`)."""
+
+    def snapshot(
+        self, lab: str, progress: ProgressCallback, name: str | None = None
+    ) -> dict[str, str]: ...
+
+
+@runtime_checkable
+class PlannedDeletions(Protocol):
+    """What `down` would delete, in order, deleting nothing (`down --dry-run`)."""
+
+    def planned_deletions(self, lab: str) -> list[FoundResource]: ...
+
+
+@dataclass(frozen=True)
+class RunningCost:
+    usd_so_far: float
+    usd_per_hour: float
+    since: datetime | None
+    unpriced_types: tuple[str, ...]
+    note: str
+
+
+@runtime_checkable
+class CostSoFar(Protocol):
+    """What a lab on a paid provider has cost since it started, read from the provider."""
+
+    def running_cost(self, lab: str, now: datetime | None = None) -> RunningCost: ...

@@ -1,0 +1,50 @@
+"""SSH to an AWS lab: the access node by its Elastic IP, every other node through it.
+
+Host keys are learnt on first contact into the lab's own known_hosts (a new lab has new
+keys; nothing else on this machine trusts them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from stacklab.access.ssh import ssh_argv
+from stacklab.providers.aws.errors import AwsTimeout
+from stacklab.providers.base import NodeAccess, ProgressCallback
+from stacklab.runner import Runner
+
+SSH_TIMEOUT_S = 600.0
+
+
+def wait_for_ssh(
+    runner: Runner,
+    accesses: Sequence[NodeAccess],
+    known_hosts: Path,
+    progress: ProgressCallback,
+    *,
+    timeout: float = SSH_TIMEOUT_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Until `ssh node true` works on every node, the access node first."""
+    deadline = time.monotonic() + timeout
+    for access in sorted(accesses, key=lambda a: a.jump_host is not None):
+        progress(f"waiting for SSH on {access.name} ({access.host})")
+        last = ""
+        while True:
+            result = runner.run(
+                ssh_argv(access, known_hosts, ["true"], strict=False), check=False, timeout=60
+            )
+            if result.ok:
+                break
+            last = result.output
+            if time.monotonic() >= deadline:
+                raise AwsTimeout(
+                    f"{access.name} did not answer SSH within {timeout:.0f} s"
+                    + (f"; ssh said: {last}" if last else ""),
+                    fix="check that access.admin_cidr contains this machine's public address, "
+                    "and read the instance's system log in the EC2 console; `stacklab up` "
+                    "again waits anew",
+                )
+            sleep(5.0)
