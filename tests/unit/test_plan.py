@@ -99,7 +99,11 @@ def test_plan_json_is_stable_and_plain() -> None:
 def test_gcp_multinode_five_nodes_mtu_1410_and_a_cost() -> None:
     planned = plan_for(provider="gcp", topology={"preset": "multinode"})
     assert [n.name for n in planned.nodes] == [
-        "controller", "network", "compute1", "compute2", "storage"
+        "controller",
+        "network",
+        "compute1",
+        "compute2",
+        "storage",
     ]
     assert planned.network(NetworkName.OVERLAY).mtu == 1460
     assert planned.tenant_mtu == 1410
@@ -217,8 +221,7 @@ def test_vip_and_gateways_lie_in_their_networks(preset: str, provider: str) -> N
     planned = plan_for(provider=provider, topology={"preset": preset})
     for network in planned.networks:
         assert network.gateway in network.cidr
-        assert network.gateway not in (network.cidr.network_address,
-                                       network.cidr.broadcast_address)
+        assert network.gateway not in (network.cidr.network_address, network.cidr.broadcast_address)
     management = planned.network(NetworkName.MANAGEMENT)
     assert management.vip is not None and management.vip in management.cidr
     node_addresses = {nic.address for node in planned.nodes for nic in node.nics}
@@ -257,8 +260,10 @@ def test_default_local_cidrs_differ_between_labs_and_are_stable() -> None:
 
 def test_cloud_labs_use_their_own_vpc_range_whatever_the_name() -> None:
     a = [n.cidr for n in plan_for(provider="gcp").networks]
-    b = [n.cidr for n in plan(Spec.model_validate({"name": "other", "provider": "gcp"}),
-                              CATALOG).networks]
+    b = [
+        n.cidr
+        for n in plan(Spec.model_validate({"name": "other", "provider": "gcp"}), CATALOG).networks
+    ]
     assert a == b
 
 
@@ -276,7 +281,7 @@ def test_explicit_cidrs_are_honoured_and_defaults_avoid_them() -> None:
     assert cidrs[NetworkName.PROVIDER] == default[NetworkName.MANAGEMENT]
     assert cidrs[NetworkName.UPLINK] == default[NetworkName.OVERLAY]
     values = list(cidrs.values())
-    assert not any(a.overlaps(b) for i, a in enumerate(values) for b in values[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(values) for b in values[i + 1 :])
     node = planned.nodes[0]
     provider_nic = node.nic(NetworkName.PROVIDER)
     assert provider_nic is not None
@@ -295,7 +300,8 @@ def test_explicit_floating_range_is_kept() -> None:
     floating = planned.network(NetworkName.PROVIDER).floating_range
     assert floating is not None
     assert (floating.start, floating.end) == (
-        IPv4Address("192.168.50.100"), IPv4Address("192.168.50.150")
+        IPv4Address("192.168.50.100"),
+        IPv4Address("192.168.50.150"),
     )
     assert floating.size == 51
 
@@ -327,15 +333,20 @@ def test_ssh_plan_knows_the_interfaces() -> None:
     planned = plan_for(
         provider={
             "kind": "ssh",
-            "hosts": [{
-                "name": "aio",
-                "address": "192.0.2.10",
-                "interfaces": {"management": "eth1", "overlay": "eth2", "provider": "eth3",
-                               "uplink": "eth0"},
-            }],
+            "hosts": [
+                {
+                    "name": "aio",
+                    "address": "192.0.2.10",
+                    "interfaces": {
+                        "management": "eth1",
+                        "overlay": "eth2",
+                        "provider": "eth3",
+                        "uplink": "eth0",
+                    },
+                }
+            ],
         }
     )
     nics = {nic.network.value: nic.interface for nic in planned.nodes[0].nics}
-    assert nics == {"management": "eth1", "overlay": "eth2", "provider": "eth3",
-                    "uplink": "eth0"}
+    assert nics == {"management": "eth1", "overlay": "eth2", "provider": "eth3", "uplink": "eth0"}
     assert planned.cost.usd_per_hour == 0

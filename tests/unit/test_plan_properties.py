@@ -117,7 +117,7 @@ def nics_of_set(roles: list[Role]) -> set[NetworkName]:
 def check_addresses(planned: Plan) -> None:
     cidrs = [network.cidr for network in planned.networks]
     for index, cidr in enumerate(cidrs):
-        for other in cidrs[index + 1:]:
+        for other in cidrs[index + 1 :]:
             assert not cidr.overlaps(other), f"{cidr} overlaps {other}"
     for network in planned.networks:
         cidr = network.cidr
@@ -181,6 +181,6 @@ def test_explicit_blocks_are_disjoint_and_partly_in_the_supernet() -> None:
     supernet = IPv4Network("10.123.0.0/16")
     blocks = explicit_blocks(supernet)
     for index, block in enumerate(blocks):
-        for other in blocks[index + 1:]:
+        for other in blocks[index + 1 :]:
             assert not block.overlaps(other)
     assert sum(block.subnet_of(supernet) for block in blocks) == 4

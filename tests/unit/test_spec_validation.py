@@ -31,12 +31,22 @@ class Bad:
 
 
 def bad(
-    id: str, yaml: str, field: str, line: int | None, value: str,
-    why: str | tuple[str, ...], fix: str | tuple[str, ...],
+    id: str,
+    yaml: str,
+    field: str,
+    line: int | None,
+    value: str,
+    why: str | tuple[str, ...],
+    fix: str | tuple[str, ...],
 ) -> Bad:
     return Bad(
-        id, textwrap.dedent(yaml).lstrip("\n"), field, line, value,
-        (why,) if isinstance(why, str) else why, (fix,) if isinstance(fix, str) else fix,
+        id,
+        textwrap.dedent(yaml).lstrip("\n"),
+        field,
+        line,
+        value,
+        (why,) if isinstance(why, str) else why,
+        (fix,) if isinstance(fix, str) else fix,
     )
 
 
@@ -44,131 +54,291 @@ SSH_AIO_INTERFACES = "{management: eth1, overlay: eth2, provider: eth3, uplink: 
 
 BAD_SPECS = [
     # --- the schema: shape, names, enums ---
-    bad("bad-lab-name", """
+    bad(
+        "bad-lab-name",
+        """
         name: Bad_Name
-        """, "name", 1, "'Bad_Name'", "should match pattern",
-        ("lowercase letters, digits and '-'", "1-10 characters")),
-    bad("lab-name-too-long", """
+        """,
+        "name",
+        1,
+        "'Bad_Name'",
+        "should match pattern",
+        ("lowercase letters, digits and '-'", "1-10 characters"),
+    ),
+    bad(
+        "lab-name-too-long",
+        """
         name: averyverylongname
-        """, "name", 1, "'averyverylongname'", "should match pattern", "1-10 characters"),
-    bad("bad-node-name", """
+        """,
+        "name",
+        1,
+        "'averyverylongname'",
+        "should match pattern",
+        "1-10 characters",
+    ),
+    bad(
+        "bad-node-name",
+        """
         name: lab
         topology:
           nodes:
             - {name: Ctl_1, roles: [controller, network, compute]}
-        """, "topology.nodes[0].name", 4, "'Ctl_1'", "should match pattern", "lowercase letters"),
-    bad("missing-name", """
+        """,
+        "topology.nodes[0].name",
+        4,
+        "'Ctl_1'",
+        "should match pattern",
+        "lowercase letters",
+    ),
+    bad(
+        "missing-name",
+        """
         provider: local
-        """, "name", None, "'provider': 'local'", "field required", "add `name:`"),
-    bad("unknown-field-suggests-spelling", """
+        """,
+        "name",
+        None,
+        "'provider': 'local'",
+        "field required",
+        "add `name:`",
+    ),
+    bad(
+        "unknown-field-suggests-spelling",
+        """
         name: lab
         hypervizor: kvm
-        """, "hypervizor", 2, "'kvm'", "not known here",
-        ("did you mean `hypervisor`?", "remove `hypervizor`")),
-    bad("unknown-provider-field-suggests-region", """
+        """,
+        "hypervizor",
+        2,
+        "'kvm'",
+        "not known here",
+        ("did you mean `hypervisor`?", "remove `hypervizor`"),
+    ),
+    bad(
+        "unknown-provider-field-suggests-region",
+        """
         name: lab
         provider:
           kind: aws
           regoin: eu-west-1
-        """, "provider.regoin", 4, "'eu-west-1'", "not known here", "did you mean `region`?"),
-    bad("unknown-network-suggests-management", """
+        """,
+        "provider.regoin",
+        4,
+        "'eu-west-1'",
+        "not known here",
+        "did you mean `region`?",
+    ),
+    bad(
+        "unknown-network-suggests-management",
+        """
         name: lab
         networks:
           managment: {cidr: 10.1.0.0/24}
-        """, "networks.managment", 3, "'cidr': '10.1.0.0/24'", "not known here",
-        "did you mean `management`?"),
-    bad("unknown-field-lists-allowed", """
+        """,
+        "networks.managment",
+        3,
+        "'cidr': '10.1.0.0/24'",
+        "not known here",
+        "did you mean `management`?",
+    ),
+    bad(
+        "unknown-field-lists-allowed",
+        """
         name: lab
         colour: blue
-        """, "colour", 2, "'blue'", "not known here",
-        ("remove `colour`", "allowed here: name, provider")),
-    bad("bad-enum-hypervisor", """
+        """,
+        "colour",
+        2,
+        "'blue'",
+        "not known here",
+        ("remove `colour`", "allowed here: name, provider"),
+    ),
+    bad(
+        "bad-enum-hypervisor",
+        """
         name: lab
         hypervisor: xen
-        """, "hypervisor", 2, "'xen'", "'auto', 'kvm' or 'qemu'", "one of the values"),
-    bad("bad-enum-role", """
+        """,
+        "hypervisor",
+        2,
+        "'xen'",
+        "'auto', 'kvm' or 'qemu'",
+        "one of the values",
+    ),
+    bad(
+        "bad-enum-role",
+        """
         name: lab
         topology:
           nodes:
             - {name: a, roles: [controler, network, compute]}
-        """, "topology.nodes[0].roles[0]", 4, "'controler'", "'controller', 'network'",
-        "one of the values"),
-    bad("bad-provider-kind", """
+        """,
+        "topology.nodes[0].roles[0]",
+        4,
+        "'controler'",
+        "'controller', 'network'",
+        "one of the values",
+    ),
+    bad(
+        "bad-provider-kind",
+        """
         name: lab
         provider: openstack
-        """, "provider", 2, "'openstack'", "'local', 'ssh', 'aws', 'gcp'", "one of the values"),
-    bad("bad-os", """
+        """,
+        "provider",
+        2,
+        "'openstack'",
+        "'local', 'ssh', 'aws', 'gcp'",
+        "one of the values",
+    ),
+    bad(
+        "bad-os",
+        """
         name: lab
         os: ubuntu-24.04
-        """, "os", 2, "'ubuntu-24.04'", "'debian-13' or 'debian-12'", "one of the values"),
-    bad("bad-cidr-syntax", """
+        """,
+        "os",
+        2,
+        "'ubuntu-24.04'",
+        "'debian-13' or 'debian-12'",
+        "one of the values",
+    ),
+    bad(
+        "bad-cidr-syntax",
+        """
         name: lab
         networks:
           management: {cidr: 10.0.0.0/33}
-        """, "networks.management.cidr", 3, "'10.0.0.0/33'", "not a valid IPv4 network",
-        "like 10.0.0.0/24"),
-    bad("bad-bool", """
+        """,
+        "networks.management.cidr",
+        3,
+        "'10.0.0.0/33'",
+        "not a valid IPv4 network",
+        "like 10.0.0.0/24",
+    ),
+    bad(
+        "bad-bool",
+        """
         name: lab
         services:
           cinder: maybe
-        """, "services.cinder", 3, "'maybe'", "valid boolean", "true or false"),
-    bad("preset-and-nodes", """
+        """,
+        "services.cinder",
+        3,
+        "'maybe'",
+        "valid boolean",
+        "true or false",
+    ),
+    bad(
+        "preset-and-nodes",
+        """
         name: lab
         topology:
           preset: aio
           nodes: [{name: a, roles: [compute]}]
-        """, "topology", 2, "'preset': 'aio'", "not both", "remove one of them"),
-    bad("floating-range-reversed", """
+        """,
+        "topology",
+        2,
+        "'preset': 'aio'",
+        "not both",
+        "remove one of them",
+    ),
+    bad(
+        "floating-range-reversed",
+        """
         name: lab
         networks:
           provider:
             floating_range: {start: 10.1.2.50, end: 10.1.2.20}
-        """, "networks.provider.floating_range", 4, "'start': '10.1.2.50'",
-        "end 10.1.2.20 comes before start 10.1.2.50", "swap them"),
+        """,
+        "networks.provider.floating_range",
+        4,
+        "'start': '10.1.2.50'",
+        "end 10.1.2.20 comes before start 10.1.2.50",
+        "swap them",
+    ),
     # --- addresses ---
-    bad("overlapping-cidrs", """
+    bad(
+        "overlapping-cidrs",
+        """
         name: lab
         networks:
           management: {cidr: 10.1.0.0/24}
           overlay: {cidr: 10.1.0.128/25}
-        """, "networks.overlay.cidr", 4, "'10.1.0.128/25'",
+        """,
+        "networks.overlay.cidr",
+        4,
+        "'10.1.0.128/25'",
         "overlaps networks.management.cidr 10.1.0.0/24",
-        ("its own range", "remove cidr to get a free one")),
-    bad("too-small-cidr", """
+        ("its own range", "remove cidr to get a free one"),
+    ),
+    bad(
+        "too-small-cidr",
+        """
         name: lab
         topology: {preset: multinode}
         networks:
           management: {cidr: 10.1.0.0/29}
-        """, "networks.management.cidr", 4, "'10.1.0.0/29'",
-        ("holds 8 addresses", "needs 17", "5 for nodes"), "use a /27 or larger"),
-    bad("floating-range-outside-provider-cidr", """
+        """,
+        "networks.management.cidr",
+        4,
+        "'10.1.0.0/29'",
+        ("holds 8 addresses", "needs 17", "5 for nodes"),
+        "use a /27 or larger",
+    ),
+    bad(
+        "floating-range-outside-provider-cidr",
+        """
         name: lab
         networks:
           provider:
             cidr: 10.1.2.0/24
             floating_range: {start: 10.9.0.10, end: 10.9.0.20}
-        """, "networks.provider.floating_range", 5, "'10.9.0.10-10.9.0.20'",
-        "outside the provider network 10.1.2.0/24", "choose a range inside 10.1.2.0/24"),
-    bad("floating-range-over-node-addresses", """
+        """,
+        "networks.provider.floating_range",
+        5,
+        "'10.9.0.10-10.9.0.20'",
+        "outside the provider network 10.1.2.0/24",
+        "choose a range inside 10.1.2.0/24",
+    ),
+    bad(
+        "floating-range-over-node-addresses",
+        """
         name: lab
         networks:
           provider:
             cidr: 10.1.2.0/24
             floating_range: {start: 10.1.2.5, end: 10.1.2.20}
-        """, "networks.provider.floating_range", 5, "'10.1.2.5-10.1.2.20'",
-        "overlaps the addresses kept for the gateway and nodes", "start at 10.1.2.11 or later"),
+        """,
+        "networks.provider.floating_range",
+        5,
+        "'10.1.2.5-10.1.2.20'",
+        "overlaps the addresses kept for the gateway and nodes",
+        "start at 10.1.2.11 or later",
+    ),
     # --- machine types ---
-    bad("gcp-network-node-needs-4-nics", """
+    bad(
+        "gcp-network-node-needs-4-nics",
+        """
         name: lab
         provider:
           kind: gcp
           machine_types: {network: n2-standard-2}
         topology: {preset: multinode}
-        """, "provider.machine_types.network", 4, "'n2-standard-2'",
-        ("node network", "needs 4 NICs", "at most 2",
-         "GCP allows 2 NICs up to 2 vCPUs, then one per vCPU up to 8"),
-        ("takes 4 NICs", "for example ")),
-    bad("gcp-explicit-node-needs-4-nics", """
+        """,
+        "provider.machine_types.network",
+        4,
+        "'n2-standard-2'",
+        (
+            "node network",
+            "needs 4 NICs",
+            "at most 2",
+            "GCP allows 2 NICs up to 2 vCPUs, then one per vCPU up to 8",
+        ),
+        ("takes 4 NICs", "for example "),
+    ),
+    bad(
+        "gcp-explicit-node-needs-4-nics",
+        """
         name: lab
         provider: gcp
         topology:
@@ -177,156 +347,302 @@ BAD_SPECS = [
               roles: [controller, network]
               machine_type: n2-standard-2
             - {name: cmp, roles: [compute]}
-        """, "topology.nodes[0].machine_type", 7, "'n2-standard-2'",
-        ("node ctl", "needs 4 NICs", "at most 2", "GCP allows 2 NICs"), "for example "),
-    bad("unknown-machine-type", """
+        """,
+        "topology.nodes[0].machine_type",
+        7,
+        "'n2-standard-2'",
+        ("node ctl", "needs 4 NICs", "at most 2", "GCP allows 2 NICs"),
+        "for example ",
+    ),
+    bad(
+        "unknown-machine-type",
+        """
         name: lab
         provider:
           kind: gcp
           machine_types: {compute: n9-huge}
-        """, "provider.machine_types.compute", 4, "'n9-huge'",
-        "gcp catalog does not know", ("use one of:", "n2-standard-4")),
-    bad("kvm-on-aws-m5", """
+        """,
+        "provider.machine_types.compute",
+        4,
+        "'n9-huge'",
+        "gcp catalog does not know",
+        ("use one of:", "n2-standard-4"),
+    ),
+    bad(
+        "kvm-on-aws-m5",
+        """
         name: lab
         provider:
           kind: aws
           machine_types: {compute: m5.xlarge}
         hypervisor: kvm
-        """, "hypervisor", 5, "'kvm'", ("m5.xlarge", "no hardware virtualization"),
-        ("hypervisor: auto", "10x", "for example m8i.")),
-    bad("kvm-on-gcp-e2", """
+        """,
+        "hypervisor",
+        5,
+        "'kvm'",
+        ("m5.xlarge", "no hardware virtualization"),
+        ("hypervisor: auto", "10x", "for example m8i."),
+    ),
+    bad(
+        "kvm-on-gcp-e2",
+        """
         name: lab
         provider:
           kind: gcp
           machine_types: {compute: e2-standard-4}
         hypervisor: kvm
-        """, "hypervisor", 5, "'kvm'", ("e2-standard-4", "no nested virtualization on E2"),
-        ("hypervisor: auto", "for example n")),
+        """,
+        "hypervisor",
+        5,
+        "'kvm'",
+        ("e2-standard-4", "no nested virtualization on E2"),
+        ("hypervisor: auto", "for example n"),
+    ),
     # --- what the network carries ---
-    bad("gre-on-gcp", """
+    bad(
+        "gre-on-gcp",
+        """
         name: lab
         provider: gcp
         networks:
           overlay: {encapsulation: gre}
-        """, "networks.overlay.encapsulation", 4, "'gre'", "GCP networks do not carry GRE",
-        "encapsulation: vxlan"),
-    bad("gre-on-aws", """
+        """,
+        "networks.overlay.encapsulation",
+        4,
+        "'gre'",
+        "GCP networks do not carry GRE",
+        "encapsulation: vxlan",
+    ),
+    bad(
+        "gre-on-aws",
+        """
         name: lab
         provider: aws
         networks:
           overlay:
             encapsulation: gre
-        """, "networks.overlay.encapsulation", 5, "'gre'", "AWS networks do not carry GRE",
-        "encapsulation: vxlan"),
-    bad("multicast-vxlan-on-aws", """
+        """,
+        "networks.overlay.encapsulation",
+        5,
+        "'gre'",
+        "AWS networks do not carry GRE",
+        "encapsulation: vxlan",
+    ),
+    bad(
+        "multicast-vxlan-on-aws",
+        """
         name: lab
         provider: aws
         networks:
           overlay: {multicast_group: 239.1.1.1}
-        """, "networks.overlay.multicast_group", 4, "'239.1.1.1'",
+        """,
+        "networks.overlay.multicast_group",
+        4,
+        "'239.1.1.1'",
         "AWS networks carry no multicast",
-        ("remove multicast_group", "unicast")),
-    bad("multicast-vxlan-on-gcp", """
+        ("remove multicast_group", "unicast"),
+    ),
+    bad(
+        "multicast-vxlan-on-gcp",
+        """
         name: lab
         provider: gcp
         networks:
           overlay: {multicast_group: 239.1.1.1}
-        """, "networks.overlay.multicast_group", 4, "'239.1.1.1'",
+        """,
+        "networks.overlay.multicast_group",
+        4,
+        "'239.1.1.1'",
         "GCP networks carry no multicast",
-        "remove multicast_group"),
-    bad("multicast-group-not-multicast", """
+        "remove multicast_group",
+    ),
+    bad(
+        "multicast-group-not-multicast",
+        """
         name: lab
         networks:
           overlay: {multicast_group: 10.1.1.1}
-        """, "networks.overlay.multicast_group", 3, "'10.1.1.1'",
-        "not a multicast address (224.0.0.0/4)", "such as 239.1.1.1"),
-    bad("tenant-mtu-below-1280", """
+        """,
+        "networks.overlay.multicast_group",
+        3,
+        "'10.1.1.1'",
+        "not a multicast address (224.0.0.0/4)",
+        "such as 239.1.1.1",
+    ),
+    bad(
+        "tenant-mtu-below-1280",
+        """
         name: lab
         provider: gcp
         networks:
           overlay: {mtu: 1300}
-        """, "networks.overlay.mtu", 4, "1300", ("tenant networks an MTU of 1250", "1280"),
-        "overlay MTU of at least 1330"),
-    bad("mtu-outside-provider-range", """
+        """,
+        "networks.overlay.mtu",
+        4,
+        "1300",
+        ("tenant networks an MTU of 1250", "1280"),
+        "overlay MTU of at least 1330",
+    ),
+    bad(
+        "mtu-outside-provider-range",
+        """
         name: lab
         provider: gcp
         networks:
           management: {mtu: 9000}
-        """, "networks.management.mtu", 4, "9000", "gcp networks take MTUs from 1300 to 8896",
-        ("in that range", "remove it for 1460")),
-    bad("mtu-outside-aws-range", """
+        """,
+        "networks.management.mtu",
+        4,
+        "9000",
+        "gcp networks take MTUs from 1300 to 8896",
+        ("in that range", "remove it for 1460"),
+    ),
+    bad(
+        "mtu-outside-aws-range",
+        """
         name: lab
         provider: aws
         networks:
           uplink: {mtu: 1400}
-        """, "networks.uplink.mtu", 4, "1400", "aws networks take MTUs from 1500 to 9001",
-        "in that range"),
-    bad("mtu-below-schema-minimum", """
+        """,
+        "networks.uplink.mtu",
+        4,
+        "1400",
+        "aws networks take MTUs from 1500 to 9001",
+        "in that range",
+    ),
+    bad(
+        "mtu-below-schema-minimum",
+        """
         name: lab
         networks:
           management: {mtu: 100}
-        """, "networks.management.mtu", 3, "100", "greater than or equal to 576",
-        "stacklab schema"),
+        """,
+        "networks.management.mtu",
+        3,
+        "100",
+        "greater than or equal to 576",
+        "stacklab schema",
+    ),
     # --- topology ---
-    bad("duplicate-node-names", """
+    bad(
+        "duplicate-node-names",
+        """
         name: lab
         topology:
           nodes:
             - {name: a, roles: [controller, network, compute]}
             - {name: a, roles: [compute]}
-        """, "topology.nodes[1].name", 5, "'a'", "another node has the same name",
-        "unique name"),
-    bad("role-listed-twice", """
+        """,
+        "topology.nodes[1].name",
+        5,
+        "'a'",
+        "another node has the same name",
+        "unique name",
+    ),
+    bad(
+        "role-listed-twice",
+        """
         name: lab
         topology:
           nodes:
             - {name: a, roles: [controller, network, compute, compute]}
-        """, "topology.nodes[0].roles", 4, "'compute', 'compute'", "compute is listed twice",
-        "each role once"),
-    bad("no-compute-role", """
+        """,
+        "topology.nodes[0].roles",
+        4,
+        "'compute', 'compute'",
+        "compute is listed twice",
+        "each role once",
+    ),
+    bad(
+        "no-compute-role",
+        """
         name: lab
         topology:
           nodes:
             - {name: a, roles: [controller, network]}
-        """, "topology.nodes", 3, "['a']", "no node has the compute role",
-        "add 'compute' to the roles of one node"),
-    bad("no-controller-role", """
+        """,
+        "topology.nodes",
+        3,
+        "['a']",
+        "no node has the compute role",
+        "add 'compute' to the roles of one node",
+    ),
+    bad(
+        "no-controller-role",
+        """
         name: lab
         topology:
           nodes:
             - {name: a, roles: [network, compute]}
-        """, "topology.nodes", 3, "['a']", "no node has the controller role",
-        "add 'controller' to the roles"),
-    bad("no-network-role", """
+        """,
+        "topology.nodes",
+        3,
+        "['a']",
+        "no node has the controller role",
+        "add 'controller' to the roles",
+    ),
+    bad(
+        "no-network-role",
+        """
         name: lab
         topology:
           nodes:
             - {name: a, roles: [controller, compute]}
-        """, "topology.nodes", 3, "['a']", "no node has the network role",
-        "add 'network' to the roles"),
-    bad("two-controllers", """
+        """,
+        "topology.nodes",
+        3,
+        "['a']",
+        "no node has the network role",
+        "add 'network' to the roles",
+    ),
+    bad(
+        "two-controllers",
+        """
         name: lab
         topology:
           nodes:
             - {name: a, roles: [controller, network, compute]}
             - {name: b, roles: [controller]}
-        """, "topology.nodes", 3, "['a', 'b']", "2 nodes have the controller role",
-        "keep the controller role on one node only"),
+        """,
+        "topology.nodes",
+        3,
+        "['a', 'b']",
+        "2 nodes have the controller role",
+        "keep the controller role on one node only",
+    ),
     # --- access ---
-    bad("admin-cidr-world-on-aws", """
+    bad(
+        "admin-cidr-world-on-aws",
+        """
         name: lab
         provider: aws
         access:
           admin_cidr: 0.0.0.0/0
-        """, "access.admin_cidr", 4, "'0.0.0.0/0'", "whole internet",
-        ("your own address", "allow_ssh_from_world: true")),
-    bad("admin-cidr-world-on-gcp", """
+        """,
+        "access.admin_cidr",
+        4,
+        "'0.0.0.0/0'",
+        "whole internet",
+        ("your own address", "allow_ssh_from_world: true"),
+    ),
+    bad(
+        "admin-cidr-world-on-gcp",
+        """
         name: lab
         provider: gcp
         access: {admin_cidr: 0.0.0.0/0}
-        """, "access.admin_cidr", 3, "'0.0.0.0/0'", "whole internet", "allow_ssh_from_world"),
+        """,
+        "access.admin_cidr",
+        3,
+        "'0.0.0.0/0'",
+        "whole internet",
+        "allow_ssh_from_world",
+    ),
     # --- ssh hosts ---
-    bad("ssh-node-without-host", f"""
+    bad(
+        "ssh-node-without-host",
+        f"""
         name: lab
         provider:
           kind: ssh
@@ -338,9 +654,16 @@ BAD_SPECS = [
           nodes:
             - {{name: a, roles: [controller, network, compute]}}
             - {{name: b, roles: [compute]}}
-        """, "provider.hosts", 4, "['a']", "node b has no host to run on",
-        "add a host named b with its address"),
-    bad("ssh-host-missing-interface", """
+        """,
+        "provider.hosts",
+        4,
+        "['a']",
+        "node b has no host to run on",
+        "add a host named b with its address",
+    ),
+    bad(
+        "ssh-host-missing-interface",
+        """
         name: lab
         provider:
           kind: ssh
@@ -348,23 +671,56 @@ BAD_SPECS = [
             - name: aio
               address: 192.0.2.1
               interfaces: {management: eth1, uplink: eth0}
-        """, "provider.hosts[0].interfaces", 7, "'management': 'eth1'",
+        """,
+        "provider.hosts[0].interfaces",
+        7,
+        "'management': 'eth1'",
         "node aio joins overlay, provider but no interface is named",
-        "name the host's interface for each of: overlay, provider"),
+        "name the host's interface for each of: overlay, provider",
+    ),
     # --- not a spec at all ---
-    bad("invalid-yaml", """
+    bad(
+        "invalid-yaml",
+        """
         name: lab
           provider: local
-        """, "(yaml)", 2, "mapping values are not allowed here", "not valid YAML",
-        "correct the syntax at that line"),
-    bad("invalid-yaml-tab", "name: lab\nprovider:\n\tkind: aws\n", "(yaml)", 3,
-        "cannot start any token", "not valid YAML", "correct the syntax"),
-    bad("yaml-list-not-mapping", """
+        """,
+        "(yaml)",
+        2,
+        "mapping values are not allowed here",
+        "not valid YAML",
+        "correct the syntax at that line",
+    ),
+    bad(
+        "invalid-yaml-tab",
+        "name: lab\nprovider:\n\tkind: aws\n",
+        "(yaml)",
+        3,
+        "cannot start any token",
+        "not valid YAML",
+        "correct the syntax",
+    ),
+    bad(
+        "yaml-list-not-mapping",
+        """
         - name: lab
         - provider: local
-        """, "(top level)", 1, "'list'", "a spec is a YAML mapping", "stacklab init"),
-    bad("empty-file", "", "(top level)", 1, "''", ("the file is empty", "YAML mapping"),
-        "stacklab init"),
+        """,
+        "(top level)",
+        1,
+        "'list'",
+        "a spec is a YAML mapping",
+        "stacklab init",
+    ),
+    bad(
+        "empty-file",
+        "",
+        "(top level)",
+        1,
+        "''",
+        ("the file is empty", "YAML mapping"),
+        "stacklab init",
+    ),
 ]
 
 
@@ -428,7 +784,9 @@ def test_every_problem_is_reported_at_once_schema(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_at_once_plan_rules(tmp_path: Path) -> None:
-    path = write(tmp_path, textwrap.dedent("""\
+    path = write(
+        tmp_path,
+        textwrap.dedent("""\
         name: lab
         provider:
           kind: gcp
@@ -446,7 +804,8 @@ def test_every_problem_is_reported_at_once_plan_rules(tmp_path: Path) -> None:
             floating_range: {start: 10.9.0.1, end: 10.9.0.9}
           uplink: {cidr: 10.1.2.0/25}
         access: {admin_cidr: 0.0.0.0/0}
-        """))
+        """),
+    )
     error = refused(path)
     by_field: dict[str, int] = {}
     for problem in error.problems:

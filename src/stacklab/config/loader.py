@@ -111,8 +111,10 @@ def _fix_for(error: ErrorDetails) -> str:
             return f"did you mean `{close[0]}`? Otherwise remove `{field}`"
         return f"remove `{field}`; allowed here: {', '.join(known)}" if known else "remove it"
     if kind == "string_pattern_mismatch" and field == "name":
-        return "use lowercase letters, digits and '-', starting with a letter, 1-10 characters " \
+        return (
+            "use lowercase letters, digits and '-', starting with a letter, 1-10 characters "
             "for a lab (15 for a node)"
+        )
     if kind in {"literal_error", "enum", "union_tag_invalid"}:
         return "use one of the values listed above"
     if kind in {"bool_parsing", "bool_type"}:

@@ -64,9 +64,7 @@ def _default_prefix(node_count: int, with_floating: bool) -> int:
     return prefix
 
 
-def _free_block(
-    supernet: IPv4Network, prefix: int, taken: list[IPv4Network]
-) -> IPv4Network | None:
+def _free_block(supernet: IPv4Network, prefix: int, taken: list[IPv4Network]) -> IPv4Network | None:
     for candidate in supernet.subnets(new_prefix=prefix):
         if not any(candidate.overlaps(other) for other in taken):
             return candidate

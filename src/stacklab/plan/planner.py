@@ -193,8 +193,11 @@ def _hypervisor(spec: Spec, machine: MachineType) -> HypervisorChoice:
 
 def _services(spec: Spec) -> tuple[str, ...]:
     services = ["keystone", "glance", "placement", "nova", "neutron"]
-    switchable = (("cinder", spec.services.cinder), ("octavia", spec.services.octavia),
-                  ("horizon", spec.services.horizon))
+    switchable = (
+        ("cinder", spec.services.cinder),
+        ("octavia", spec.services.octavia),
+        ("horizon", spec.services.horizon),
+    )
     services += [name for name, enabled in switchable if enabled]
     return tuple(services)
 
