@@ -38,6 +38,7 @@ from stacklab.providers.base import (
     PlannedDeletions,
     ProgressCallback,
     Provider,
+    RestoresLabFiles,
     RunningCost,
     Snapshots,
     StopStart,
@@ -48,6 +49,7 @@ from stacklab.state.keys import ensure_lab_key, extra_public_key
 from stacklab.state.paths import ensure_private_dir, lab_dir
 
 DEFAULT_SPEC = Path("stacklab.yaml")
+RESTORING = "restoring from a snapshot"
 
 
 @dataclass(frozen=True)
@@ -227,16 +229,25 @@ def up(
                 f"A lab named {plan.lab} already exists on the {existing.provider} provider.",
                 fix=f"`stacklab down {plan.lab}` first, or choose another name",
             )
+        restoring = existing is not None and existing.status == RESTORING
+        if from_snapshot and existing and not restoring:
+            raise StateError(
+                f"Lab {plan.lab} exists; --from starts a lab anew from a snapshot.",
+                fix=f"`stacklab down {plan.lab}` first, then `stacklab up --from {from_snapshot}`",
+            )
         db.save_lab(
             plan.lab, plan.provider, str(path.resolve()), spec_hash(loaded.spec), plan.to_dict()
         )
+        if from_snapshot and isinstance(provider, RestoresLabFiles):
+            provider.restore_lab_files(plan.lab, ensure_private_dir(lab_dir(plan.lab)))
         runner = _Up(loaded, db, progress, provider)
-        db.set_lab_status(plan.lab, "creating")
+        db.set_lab_status(plan.lab, RESTORING if from_snapshot else "creating")
         outcomes = run_steps(plan, runner.handlers(), db, until=until, observe=observe)
         db.set_lab_status(plan.lab, "ready" if until is None else f"up to {until}")
         return UpResult(plan, outcomes, runner.nodes)
     except StacklabError:
-        db.set_lab_status(plan.lab, "failed")
+        # A restore that failed is resumed by the same `up --from`.
+        db.set_lab_status(plan.lab, RESTORING if from_snapshot else "failed")
         raise
     finally:
         db.close()
@@ -365,7 +376,12 @@ def snapshot(
             f"The {provider.kind} provider cannot snapshot a lab yet.",
             fix="`stacklab up` makes the lab anew",
         )
-    return provider.snapshot(name, progress, snapshot_name)
+    record = _lab_record(name)
+    images = provider.snapshot(name, progress, snapshot_name)
+    if isinstance(provider, StopStart) and record.spec_path and Path(record.spec_path).exists():
+        progress(f"starting {name} again")
+        start(Path(record.spec_path), progress=progress)
+    return images
 
 
 def stop(name: str, *, progress: ProgressCallback = lambda m: None) -> None:

@@ -92,3 +92,27 @@ def test_up_ssh_status_stop_start_down(lab_dir: Path, capsys: pytest.CaptureFixt
     capsys.readouterr()
     assert run(["list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_snapshot_down_and_up_from_brings_back_the_same_disks(
+    lab_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["up", "--until", "nodes"]) == 0
+    assert run(["ssh", "ctl", "--", "echo configured > /root/marker"]) == 0
+    assert run(["snapshot", "golden"]) == 0
+    assert run(["ssh", "ctl", "--", "test -f /root/marker"]) == 0  # started again after it
+    capsys.readouterr()
+    assert run(["up", "--from", "golden", "--until", "nodes"]) == 8  # the lab still exists
+    assert "down" in capsys.readouterr().err
+
+    assert run(["down"]) == 0
+    assert run(["up", "--from", "golden", "--until", "nodes"]) == 0
+    # ssh works only if the lab's key came back with the disks that trust it
+    assert run(["ssh", "ctl", "--", "grep -q configured /root/marker"]) == 0
+
+    Path("stacklab.yaml").write_text(SPEC.replace("cmp, roles", "cmp2, roles"))
+    run(["down"])
+    capsys.readouterr()
+    assert run(["up", "--from", "golden", "--until", "nodes"]) != 0
+    assert "snapshot" in capsys.readouterr().err
+    assert host_traces() == []  # refused before anything was made

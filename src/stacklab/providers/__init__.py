@@ -13,14 +13,9 @@ def provider_for(spec: Spec, *, from_snapshot: str | None = None) -> Provider:
     """The provider of a spec; from_snapshot starts its nodes from golden images."""
     settings = spec.provider
     if isinstance(settings, LocalSettings):
-        if from_snapshot is not None:
-            raise NotYetImplemented(
-                "Golden snapshots are not implemented for the local provider yet.",
-                fix="run `stacklab up` without --from",
-            )
         from stacklab.providers.local.provider import LocalProvider
 
-        return LocalProvider.from_settings(settings)
+        return LocalProvider.from_settings(settings, from_snapshot=from_snapshot)
     if isinstance(settings, AwsSettings):
         from stacklab.providers.aws import AwsProvider
 

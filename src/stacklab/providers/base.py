@@ -117,3 +117,11 @@ class CostSoFar(Protocol):
     """What a lab on a paid provider has cost since it started, read from the provider."""
 
     def running_cost(self, lab: str, now: datetime | None = None) -> RunningCost: ...
+
+
+@runtime_checkable
+class RestoresLabFiles(Protocol):
+    """A provider whose snapshots carry lab files (key, passwords) that `up --from` must put
+    back before anything new is generated."""
+
+    def restore_lab_files(self, lab: str, directory: Path) -> None: ...

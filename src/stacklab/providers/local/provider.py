@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import UTC, datetime
 from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -52,6 +53,14 @@ from stacklab.providers.local.nodes import (
     write_marker,
     write_node_files,
 )
+from stacklab.providers.local.snapshots import (
+    SPEC_COPY,
+    read_manifest,
+    restore_lab_files,
+    save_snapshot,
+    seed_node,
+    snapshot_dir,
+)
 from stacklab.providers.local.ssh import SSH_TIMEOUT_S, wait_for_ssh
 from stacklab.providers.local.teardown import (
     forget_nspawn_lock,
@@ -61,6 +70,8 @@ from stacklab.providers.local.teardown import (
     verify_gone,
 )
 from stacklab.runner import LocalRunner, Runner
+from stacklab.state.db import StateDB
+from stacklab.state.paths import lab_dir
 
 KIND = "local"
 STOP_TIMEOUT_S = 60.0
@@ -88,18 +99,22 @@ class LocalProvider:
         *,
         runner: Runner | None = None,
         ssh_timeout: float = SSH_TIMEOUT_S,
+        from_snapshot: str | None = None,
     ):
         self.settings = settings or LocalSettings()
         self.runner: Runner = runner or LocalRunner()
         self.ssh_timeout = ssh_timeout
+        self.from_snapshot = from_snapshot
 
     @property
     def _mirror(self) -> str | None:
         return str(self.settings.mirror) if self.settings.mirror else None
 
     @classmethod
-    def from_settings(cls, settings: LocalSettings) -> LocalProvider:
-        return cls(settings)
+    def from_settings(
+        cls, settings: LocalSettings, *, from_snapshot: str | None = None
+    ) -> LocalProvider:
+        return cls(settings, from_snapshot=from_snapshot)
 
     # check
 
@@ -130,6 +145,8 @@ class LocalProvider:
                 "This host has no default route: lab nodes would have no way out.",
                 fix="configure a default route (check `ip route`)",
             )
+        if self.from_snapshot is not None:
+            self._check_snapshot_fits(plan, self.from_snapshot)
         own = {bridge_name(plan.lab, network.name) for network in plan.networks}
         cidrs = [network.cidr for network in plan.networks]
         conflicts = conflicting_routes(self.runner, cidrs, own)
@@ -221,6 +238,10 @@ class LocalProvider:
         for created in ensure_node_links(self.runner, plan.lab, node, machine):
             kind = "netns" if created == machine else "veth"
             context.record(KIND, kind, created, node=node.name)
+        if self.from_snapshot and seed_node(
+            self.runner, plan.lab, self.from_snapshot, node.name, dirs
+        ):
+            context.progress(f"node {node.name}: disk from snapshot {self.from_snapshot}")
         layers = self._layers_of(dirs, layers, context.progress)
         write_marker(dirs, NodeMarker(plan.lab, node.name, tuple(map(str, layers))))
         context.record(KIND, "directory", str(dirs.path), node=node.name)
@@ -257,6 +278,42 @@ class LocalProvider:
             if name in links:
                 delete_link(self.runner, name)
         delete_namespace(self.runner, namespace)
+
+    # snapshots
+
+    def _check_snapshot_fits(self, plan: Plan, name: str) -> None:
+        manifest = read_manifest(plan.lab, name)
+        if manifest.plan != plan.to_dict():
+            raise ProviderError(
+                f"The spec no longer plans the lab that snapshot {name!r} holds (nodes, "
+                "addresses or settings differ), so its configured services would not fit.",
+                fix=f"use the spec saved with it: stacklab up -f "
+                f"{snapshot_dir(plan.lab, name) / SPEC_COPY} --from {name}",
+            )
+
+    def snapshot(
+        self, lab: str, progress: ProgressCallback, name: str | None = None
+    ) -> dict[str, str]:
+        """Stop the lab's nodes (a consistent disk), save them; the caller starts them again."""
+        db = StateDB()
+        try:
+            record = db.lab(lab)
+        finally:
+            db.close()
+        if record is None:
+            raise ProviderError(f"No lab named {lab} is known here.", fix="`stacklab list`")
+        name = name or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        self.stop(lab, progress)
+        directory = lab_dir(lab)
+        nodes = {node["name"]: node_dirs(directory, node["name"]) for node in record.plan["nodes"]}
+        target = save_snapshot(self.runner, lab, name, directory, nodes, record.plan, progress)
+        if record.spec_path and Path(record.spec_path).exists():
+            shutil.copy2(record.spec_path, target / SPEC_COPY)
+        return {node: str(target / node) for node in nodes}
+
+    def restore_lab_files(self, lab: str, directory: Path) -> None:
+        if self.from_snapshot is not None:
+            restore_lab_files(self.runner, lab, self.from_snapshot, directory)
 
     # find, remove
 
