@@ -1,0 +1,9 @@
+"""Errors of the bootstrap."""
+
+from __future__ import annotations
+
+from stacklab.errors import StacklabError
+
+
+class BootstrapError(StacklabError):
+    """The lab's cloud holds something bootstrap cannot use or fix in place."""

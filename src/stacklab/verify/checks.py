@@ -1,0 +1,151 @@
+"""What verify checks of a booted instance, each as a wait with its own timeout: the lab's
+services alive, the console's markers, ping and SSH to the floating IP."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from stacklab.access.ssh import ssh_argv
+from stacklab.errors import StacklabError
+from stacklab.images.console_markers import ConsoleMarkers, read_markers
+from stacklab.openstack_api import OpenStackCloud
+from stacklab.openstack_records import ServiceRecord
+from stacklab.providers.base import NodeAccess
+from stacklab.runner import Runner
+from stacklab.workloads.polling import poll
+
+CONSOLE_INTERVAL_S = 3.0
+PING_INTERVAL_S = 1.0
+SSH_INTERVAL_S = 3.0
+PING_FIX = "install iputils-ping (`apt-get install iputils-ping`)"
+
+
+class GuestFailed(StacklabError):
+    """The guest booted but said on its console that something it needs did not work."""
+
+
+def services_down(services: Sequence[ServiceRecord]) -> list[str]:
+    down = [f"{s.name} on {s.host}" for s in services if not s.up]
+    if not any(s.kind == "compute" for s in services):
+        down.append("no nova-compute service registered")
+    if not any(s.kind == "network" for s in services):
+        down.append("no network agent registered")
+    return down
+
+
+def wait_services(admin: OpenStackCloud, timeout: float) -> int:
+    """Every Nova service up and every Neutron agent alive (a server booted before the DHCP
+    agent has resynced gets no lease: FIELD-NOTES). Returns how many there are."""
+    down: list[str] = []
+
+    def probe() -> int | None:
+        services = admin.services()
+        down[:] = services_down(services)
+        return None if down else len(services)
+
+    return poll(
+        probe,
+        timeout=timeout,
+        interval=CONSOLE_INTERVAL_S,
+        what="the lab's compute services and network agents",
+        last_seen=lambda: "down: " + ", ".join(down),
+        fix="`stacklab status` and the agents' journals on the nodes say why",
+    )
+
+
+def ec2_instance_id(instance_name: str | None) -> str | None:
+    """The EC2-style id the metadata service gives (`i-0000000a`), from the instance's
+    libvirt name (`instance-0000000a`): both are Nova's internal id in hex."""
+    if instance_name is None or not instance_name.startswith("instance-"):
+        return None
+    return "i-" + instance_name.removeprefix("instance-")
+
+
+def guest_progress(markers: ConsoleMarkers, instance_ids: Collection[str]) -> ConsoleMarkers | None:
+    """The markers once the guest is done (metadata read, SSH decided); GuestFailed if it
+    said it could not get an address or the metadata, or got another instance's metadata;
+    None while it is still booting. instance_ids: the ids this instance may be called by."""
+    if markers.dhcp_failed:
+        raise GuestFailed(
+            "The instance got no DHCP lease.",
+            fix="check the DHCP agent and the tenant network's MTU on the network node",
+        )
+    if markers.metadata_failure is not None:
+        raise GuestFailed(
+            f"The instance could not read the metadata: {markers.metadata_failure}.",
+            fix="check the metadata agent on the network node and nova-api's metadata service",
+        )
+    if markers.instance_id is not None and markers.instance_id not in instance_ids:
+        raise GuestFailed(
+            f"The metadata service answered for instance {markers.instance_id}, "
+            f"not for this one ({' or '.join(sorted(instance_ids))}).",
+            fix="check metadata_proxy_shared_secret and the metadata agent's configuration",
+        )
+    return markers if markers.finished else None
+
+
+def wait_console(
+    cloud: OpenStackCloud, server_id: str, instance_ids: Collection[str], timeout: float
+) -> ConsoleMarkers:
+    seen: list[ConsoleMarkers] = []
+
+    def probe() -> ConsoleMarkers | None:
+        markers = read_markers(cloud.console_output(server_id))
+        seen.append(markers)
+        return guest_progress(markers, instance_ids)
+
+    return poll(
+        probe,
+        timeout=timeout,
+        interval=CONSOLE_INTERVAL_S,
+        what="the instance's console to show STACKLAB-METADATA-OK",
+        last_seen=lambda: _console_state(seen[-1]) if seen else "",
+        fix="`openstack console log show <server>` shows how far the guest came",
+    )
+
+
+def _console_state(markers: ConsoleMarkers) -> str:
+    if not markers.booted:
+        return "the guest has not printed STACKLAB-BOOTED"
+    if markers.address is None:
+        return "booted, no address yet"
+    if markers.instance_id is None:
+        return f"address {markers.address}, metadata not read yet"
+    return f"metadata ok, SSH not decided yet (address {markers.address})"
+
+
+def wait_ping(runner: Runner, address: str, timeout: float) -> None:
+    ping = ["ping", "-c", "1", "-W", "1", address]
+    poll(
+        lambda: True if runner.run(ping, check=False, fix=PING_FIX).ok else None,
+        timeout=timeout,
+        interval=PING_INTERVAL_S,
+        what=f"{address} to answer ping from {runner.where}",
+        fix="check the router's gateway on the external network and the L3 agent",
+    )
+
+
+def wait_ssh(runner: Runner, access: NodeAccess, known_hosts: Path, timeout: float) -> str:
+    """Log in with the lab key and run a command whose answer cannot come from anywhere
+    else; returns the guest's hostname."""
+    token = secrets.token_hex(8)
+    command = ["echo", token, "$(hostname)"]
+    answers: list[str] = []
+
+    def probe() -> str | None:
+        argv = ssh_argv(access, known_hosts, command, strict=False)
+        result = runner.run(argv, check=False, timeout=30)
+        answers.append(result.output.splitlines()[-1] if result.output else "")
+        words = result.stdout.split()
+        return words[1] if result.ok and len(words) == 2 and words[0] == token else None
+
+    return poll(
+        probe,
+        timeout=timeout,
+        interval=SSH_INTERVAL_S,
+        what=f"SSH to {access.user}@{access.host} with the lab key",
+        last_seen=lambda: answers[-1] if answers else "",
+        fix="the test image takes the key from the metadata: check its console log",
+    )

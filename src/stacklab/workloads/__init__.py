@@ -1,0 +1,1 @@
+"""Workloads: demo VMs with floating IPs (`stacklab launch`) and their Ansible inventory."""
