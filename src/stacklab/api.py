@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from stacklab.access.cloud_files import access_step, lab_environment, remove_lab_clouds
+from stacklab.bootstrap.resources import TEST_IMAGE
+from stacklab.bootstrap.run import bootstrap_step
 from stacklab.catalog import Catalog, load_catalog
 from stacklab.catalog.models import Virtualization
 from stacklab.config.loader import LineMap, load_spec, spec_hash, with_lines
@@ -47,6 +50,11 @@ from stacklab.runner import LocalRunner
 from stacklab.state.db import JournalEntry, LabRecord, StateDB
 from stacklab.state.keys import ensure_lab_key, extra_public_key
 from stacklab.state.paths import ensure_private_dir, lab_dir
+from stacklab.verify.phases import PhaseResult, VerifyResult
+from stacklab.verify.run import verify_lab, verify_step
+from stacklab.workloads.inventory import InventoryFormat, lab_inventory
+from stacklab.workloads.launch import DEFAULT_PREFIX, Workload
+from stacklab.workloads.launch import launch as launch_workloads
 
 DEFAULT_SPEC = Path("stacklab.yaml")
 RESTORING = "restoring from a snapshot"
@@ -157,9 +165,25 @@ class _Up:
                 "networks": self.networks,
                 "nodes": self.create_nodes,
                 **{phase: self.install_step(phase) for phase in PHASES},
+                "bootstrap": self.bootstrap,
+                "access": self.access,
+                "verify": self.verify,
             },
-            always=frozenset({"preflight", "networks", "nodes", *PHASES}),
+            # bootstrap finds before it creates (a second run takes seconds), the access files
+            # follow the identity phase, and verify checks the cloud as it is now.
+            always=frozenset(
+                {"preflight", "networks", "nodes", *PHASES, "bootstrap", "access", "verify"}
+            ),
         )
+
+    def bootstrap(self, plan: Plan) -> None:
+        bootstrap_step(plan, self.lab_context(plan))
+
+    def access(self, plan: Plan) -> None:
+        access_step(plan, self.lab_context(plan), self.nodes)
+
+    def verify(self, plan: Plan) -> None:
+        verify_step(plan, self.lab_context(plan), self.nodes)
 
     def install_step(self, phase: str) -> Callable[[Plan], None]:
         """The handler of an install phase: its tag of the playbook on the lab's nodes."""
@@ -356,8 +380,9 @@ def down(
             return provider.planned_deletions(name)
         return provider.discover(name)
     removed = provider.destroy(name, progress)
-    # Its key and generated passwords open nothing any more once the lab is gone.
+    # Its key, passwords and cloud entries open nothing any more once the lab is gone.
     shutil.rmtree(lab_dir(name), ignore_errors=True)
+    remove_lab_clouds(name)
     db = StateDB()
     try:
         db.forget_lab(name)
@@ -452,3 +477,47 @@ def node_access(name: str, node: str) -> NodeAccess:
 def build_test_image() -> ImageBuild:
     """The offline test image (kernel, busybox initramfs, root disk), from the cache if built."""
     return build_test_image_with(LocalRunner())
+
+
+def verify(name: str, *, report: Callable[[PhaseResult], None] = lambda r: None) -> VerifyResult:
+    """Boot an instance from the test image, check console markers, floating IP, SSH; clean up."""
+    record = _lab_record(name)
+    # The local host sits on the provider network; elsewhere the access node pings.
+    access_node = (
+        None if record.provider == "local" else node_access(name, record.plan["access_node"])
+    )
+    return verify_lab(name, lab_dir(name), access_node=access_node, report=report)
+
+
+def env(name: str) -> str:
+    """Shell lines that point openstack and ssh at the lab (no secrets in them)."""
+    _lab_record(name)
+    return lab_environment(name, lab_dir(name))
+
+
+def launch(
+    name: str,
+    *,
+    count: int,
+    flavor: str,
+    image: str | None = None,
+    prefix: str | None = None,
+    progress: ProgressCallback = lambda m: None,
+) -> list[Workload]:
+    """Boot COUNT demo VMs with floating IPs and wait until they are ACTIVE."""
+    _lab_record(name)
+    return launch_workloads(
+        name,
+        lab_dir(name),
+        count=count,
+        flavor=flavor,
+        image=image or TEST_IMAGE,
+        prefix=prefix or DEFAULT_PREFIX,
+        progress=progress,
+    )
+
+
+def inventory(name: str, form: str = "yaml") -> str:
+    """An Ansible inventory of the lab's workload VMs."""
+    _lab_record(name)
+    return lab_inventory(name, lab_dir(name), InventoryFormat(form))

@@ -37,6 +37,7 @@ from stacklab.errors import (
 )
 from stacklab.plan.models import Step
 from stacklab.state.paths import lab_dir
+from stacklab.verify.phases import PhaseResult, VerifyFailed
 
 EXIT_CODES: tuple[tuple[type[StacklabError], int], ...] = (
     (SpecError, 2),
@@ -46,6 +47,7 @@ EXIT_CODES: tuple[tuple[type[StacklabError], int], ...] = (
     (StepError, 6),
     (NotYetImplemented, 7),
     (StateError, 8),
+    (VerifyFailed, 9),
     (UserAbort, 130),
 )
 
@@ -184,7 +186,8 @@ def doctor(spec_file: Path, as_json: bool) -> None:
     metavar="NAME",
     help="Start the nodes from the lab's golden images (`stacklab snapshot`).",
 )
-def up(spec_file: Path, until: str | None, from_snapshot: str | None) -> None:
+@click.option("--no-verify", is_flag=True, help="Skip the final verify (boot a test instance).")
+def up(spec_file: Path, until: str | None, from_snapshot: str | None, no_verify: bool) -> None:
     """Make the lab: every step of the plan, journaled; a re-run resumes and skips what is done."""
 
     def observe(step: Step, state: str) -> None:
@@ -193,6 +196,8 @@ def up(spec_file: Path, until: str | None, from_snapshot: str | None) -> None:
         elif state == "skipped":
             err.print(f"[dim]   {step.name}: done before, inputs unchanged[/]")
 
+    if no_verify and until is None:
+        until = "access"
     with err.status("working…") as spinner:
         result = api.up(
             spec_file,
@@ -298,6 +303,77 @@ def start(spec_file: Path) -> None:
     with err.status("starting…") as spinner:
         api.start(spec_file, progress=spinner.update)
     err.print("Lab started.")
+
+
+@cli.command()
+@click.argument("lab", required=False)
+@spec_option
+@json_option
+def verify(lab: str | None, spec_file: Path, as_json: bool) -> None:
+    """Boot an instance from the test image: ACTIVE, console markers (DHCP, metadata),
+    floating IP ping, SSH; then delete what it made. Exit 0 if every phase passed."""
+
+    def report(phase: PhaseResult) -> None:
+        if not as_json:
+            err.print(phase.line(), highlight=False)
+
+    result = api.verify(api.resolve_lab_name(lab, spec_file), report=report)
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        out.print("\n".join(result.lines()), highlight=False)
+    result.raise_if_failed()
+
+
+@cli.command()
+@click.argument("lab", required=False)
+@spec_option
+def env(lab: str | None, spec_file: Path) -> None:
+    """Print shell lines for the lab's clouds.yaml entries and SSH config.
+
+    Use: eval "$(stacklab env)"."""
+    click.echo(api.env(api.resolve_lab_name(lab, spec_file)))
+
+
+@cli.command()
+@click.option("--count", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option("--flavor", default="m1.tiny", show_default=True, help="Flavor of the VMs.")
+@click.option("--image", help="Image name (default: the test image).")
+@click.option("--name", "prefix", help="Name prefix of the VMs (default: vm).")
+@click.option("--lab", help="Lab name (default: the spec's).")
+@spec_option
+@json_option
+def launch(
+    count: int,
+    flavor: str,
+    image: str | None,
+    prefix: str | None,
+    lab: str | None,
+    spec_file: Path,
+    as_json: bool,
+) -> None:
+    """Boot tenant VMs (demo project) with floating IPs; `inventory` lists them for Ansible."""
+    name = api.resolve_lab_name(lab, spec_file)
+    with err.status(f"launching {count} VMs…") as spinner:
+        made = api.launch(
+            name, count=count, flavor=flavor, image=image, prefix=prefix, progress=spinner.update
+        )
+    if as_json:
+        emit_json([{"name": w.name, "address": w.address, "user": w.user} for w in made])
+        return
+    for workload in made:
+        out.print(f"{workload.name}: {workload.address}")
+
+
+@cli.command()
+@click.option(
+    "--format", "form", type=click.Choice(["yaml", "ini"]), default="yaml", show_default=True
+)
+@click.option("--lab", help="Lab name (default: the spec's).")
+@spec_option
+def inventory(form: str, lab: str | None, spec_file: Path) -> None:
+    """Print an Ansible inventory of the lab's workload VMs (from `launch`)."""
+    click.echo(api.inventory(api.resolve_lab_name(lab, spec_file), form), nl=False)
 
 
 @cli.group()

@@ -213,7 +213,9 @@ class Spec(Strict):
         description="Lab name: 1-10 of a-z, 0-9 and '-', starting with a letter."
     )
     provider: ProviderSettings = Field(default_factory=LocalProvider)
-    os: OperatingSystem = OperatingSystem.DEBIAN_13
+    # Debian 12 until the installer supports 2025.1: its Neutron dropped linuxbridge, and
+    # Open vSwitch needs a kernel datapath that hosts like ours (and many VMs) do not have.
+    os: OperatingSystem = OperatingSystem.DEBIAN_12
     topology: Topology = Field(default_factory=lambda: Topology(preset=Preset.AIO))
     networks: Networks = Field(default_factory=Networks)
     hypervisor: Hypervisor = Hypervisor.AUTO
