@@ -1,0 +1,98 @@
+"""Run one install phase of a lab: inventory and variables from the Plan, secrets made
+sure of, the playbook run with the phase's tag, its stats kept in the lab's directory."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from stacklab.errors import NotYetImplemented
+from stacklab.installer.ansible import PlaybookRun, PlaybookStats, run_playbook
+from stacklab.installer.clouds import write_clouds
+from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
+from stacklab.installer.phases import PHASES, SECRET_NAMES
+from stacklab.plan.models import Plan
+from stacklab.providers.base import LabContext, NodeAccess
+from stacklab.state.secrets import SecretStore, write_private
+
+ANSIBLE_DIR = "ansible"
+STATS_DIR = "stats"
+# Debian 13's Neutron (2025.1) no longer has the linuxbridge driver, and this kind of host
+# has no Open vSwitch datapath: Debian 12 (Zed) is what installs here.
+SUPPORTED_RELEASES = ("bookworm",)
+
+
+def private_dir(lab_directory: Path) -> Path:
+    return lab_directory / ANSIBLE_DIR
+
+
+def stats_file(lab_directory: Path, phase: str) -> Path:
+    return private_dir(lab_directory) / STATS_DIR / f"{phase}.json"
+
+
+def check_release(plan: Plan) -> None:
+    if plan.release in SUPPORTED_RELEASES:
+        return
+    raise NotYetImplemented(
+        f"The installer does not support Debian {plan.release} ({plan.os}, OpenStack "
+        f"{plan.openstack_series}) yet: its Neutron has no linuxbridge driver any more, and "
+        "Open vSwitch needs a kernel datapath this kind of host lacks.",
+        fix="set `os: debian-12` in the spec (OpenStack Zed from Debian 12)",
+    )
+
+
+@dataclass
+class Installer:
+    plan: Plan
+    context: LabContext
+    nodes: tuple[NodeAccess, ...]
+
+    def secrets(self) -> SecretStore:
+        """The lab's secrets, every one the roles use generated now (mode 0600)."""
+        store = SecretStore(self.plan.lab, self.context.directory)
+        for name in SECRET_NAMES:
+            store.get(name)
+        return store
+
+    def run_phase(self, phase: str) -> PlaybookStats:
+        if phase not in PHASES:
+            raise ValueError(f"not an install phase: {phase}")
+        check_release(self.plan)
+        store = self.secrets()
+        run = PlaybookRun(
+            private_dir=private_dir(self.context.directory),
+            inventory=build_inventory(self.plan, self.nodes),
+            extra_vars=extra_vars(self.plan, store.path),
+            tags=(phase,),
+            step=phase,
+        )
+        stats = run_playbook(run, self.context.progress)
+        self._keep(stats)
+        self.context.progress(f"{phase}: {stats.changed} changed, {stats.ok} ok")
+        if phase == "identity":
+            write_clouds(
+                self.plan.lab,
+                self.context.directory,
+                keystone_url(self.plan),
+                store.get("admin_password"),
+            )
+        return stats
+
+    def _keep(self, stats: PlaybookStats) -> None:
+        path = stats_file(self.context.directory, stats.step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in asdict(stats).items()
+        }
+        write_private(path, json.dumps(record, indent=2))
+
+
+def last_stats(lab_directory: Path, phase: str) -> dict[str, object] | None:
+    """The stats of the phase's last successful run, as kept by `Installer`."""
+    path = stats_file(lab_directory, phase)
+    if not path.exists():
+        return None
+    loaded: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded

@@ -1,0 +1,34 @@
+"""The install phases: each is a step of `up` and a tag of the playbook, in this order."""
+
+from __future__ import annotations
+
+PHASES: tuple[str, ...] = (
+    "packages",
+    "database",
+    "identity",
+    "image",
+    "placement",
+    "compute",
+    "network",
+    "dashboard",
+)
+
+# Every generated secret the roles use, by name in the lab's SecretStore.
+SECRET_NAMES: tuple[str, ...] = (
+    "admin_password",
+    "rabbitmq_password",
+    "keystone_db_password",
+    "glance_db_password",
+    "glance_password",
+    "placement_db_password",
+    "placement_password",
+    "nova_db_password",
+    "nova_password",
+    "neutron_db_password",
+    "neutron_password",
+    "metadata_secret",
+)
+
+
+def is_phase(step: str) -> bool:
+    return step in PHASES

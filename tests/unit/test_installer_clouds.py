@@ -1,0 +1,48 @@
+"""The lab's clouds.yaml and its entry in the user's clouds.yaml."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stacklab.installer.clouds import remove_cloud, user_clouds_file, write_clouds
+from stacklab.state.secrets import Secret
+
+AUTH_URL = "http://10.1.0.9:5000/v3"
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_lab_file_and_user_entry_are_private(tmp_path: Path) -> None:
+    lab_file = write_clouds("lab1", tmp_path / "lab1", AUTH_URL, Secret("s3cret"))
+    user_file = user_clouds_file()
+    for path in (lab_file, user_file):
+        assert mode(path) == 0o600
+        entry = yaml.safe_load(path.read_text())["clouds"]["lab1"]
+        assert entry["auth"]["auth_url"] == AUTH_URL
+        assert entry["auth"]["password"] == "s3cret"
+    assert mode(user_file.parent) == 0o700
+
+
+def test_other_clouds_of_the_user_are_kept(tmp_path: Path) -> None:
+    user_file = user_clouds_file()
+    user_file.parent.mkdir(parents=True)
+    user_file.write_text("clouds:\n  mine:\n    auth: {auth_url: 'https://cloud.example'}\n")
+    write_clouds("lab1", tmp_path / "lab1", AUTH_URL, "pw")
+    write_clouds("lab2", tmp_path / "lab2", AUTH_URL, "pw")
+    clouds = yaml.safe_load(user_file.read_text())["clouds"]
+    assert set(clouds) == {"mine", "lab1", "lab2"}
+    assert remove_cloud("lab1") is True
+    assert remove_cloud("lab1") is False
+    assert set(yaml.safe_load(user_file.read_text())["clouds"]) == {"mine", "lab2"}

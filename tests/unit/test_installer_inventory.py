@@ -1,0 +1,124 @@
+"""Inventory and variables of the playbook, made from a Plan: pure data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacklab.catalog import load_catalog
+from stacklab.config.models import Spec
+from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
+from stacklab.installer.phases import PHASES, SECRET_NAMES
+from stacklab.plan.models import Plan
+from stacklab.plan.planner import plan
+from stacklab.providers.base import NodeAccess
+from stacklab.state.secrets import SecretStore
+
+CATALOG = load_catalog(with_host=False)
+
+
+def plan_for(**fields: Any) -> Plan:
+    return plan(Spec.model_validate({"name": "lab", "os": "debian-12", **fields}), CATALOG)
+
+
+def accesses(lab_plan: Plan, key: Path = Path("/keys/id")) -> tuple[NodeAccess, ...]:
+    return tuple(
+        NodeAccess(node.name, str(node.management_address), "root", 22, key)
+        for node in lab_plan.nodes
+    )
+
+
+def test_aio_node_is_in_every_group_of_its_roles() -> None:
+    lab = plan_for()
+    inventory = build_inventory(lab, accesses(lab))
+    groups = inventory["all"]["children"]
+    assert set(groups) == {"controller", "network", "compute", "storage"}
+    for role in ("controller", "network", "compute"):
+        assert list(groups[role]["hosts"]) == ["aio"]
+    assert groups["storage"]["hosts"] == {}
+
+
+def test_multinode_groups_follow_the_plan_roles() -> None:
+    lab = plan_for(topology={"preset": "multinode"})
+    groups = build_inventory(lab, accesses(lab))["all"]["children"]
+    assert list(groups["controller"]["hosts"]) == ["controller"]
+    assert list(groups["network"]["hosts"]) == ["network"]
+    assert sorted(groups["compute"]["hosts"]) == ["compute1", "compute2"]
+    assert list(groups["storage"]["hosts"]) == ["storage"]
+
+
+def test_host_vars_reach_the_node_over_ssh_as_root_with_the_lab_key() -> None:
+    lab = plan_for()
+    key = Path("/state/labs/lab/ssh/id_ed25519")
+    host = build_inventory(lab, accesses(lab, key))["all"]["hosts"]["aio"]
+    node = lab.node("aio")
+    assert host["ansible_host"] == str(node.management_address)
+    assert host["ansible_user"] == "root"
+    assert host["ansible_ssh_private_key_file"] == str(key)
+    assert "StrictHostKeyChecking=no" in host["ansible_ssh_common_args"]
+    assert host["node_addresses"] == {nic.network.value: str(nic.address) for nic in node.nics}
+    assert host["node_interfaces"] == {}  # the local provider names none up front
+
+
+def test_jump_host_becomes_a_proxy_jump() -> None:
+    lab = plan_for()
+    jumped = tuple(
+        NodeAccess(a.name, a.host, a.user, a.port, a.private_key, jump_host="root@203.0.113.7")
+        for a in accesses(lab)
+    )
+    host = build_inventory(lab, jumped)["all"]["hosts"]["aio"]
+    assert "ProxyJump=root@203.0.113.7" in host["ansible_ssh_common_args"]
+
+
+@pytest.mark.parametrize(("hypervisor", "virt_type"), [("qemu", "qemu"), ("kvm", "kvm")])
+def test_virt_type_is_the_plans_hypervisor_choice(hypervisor: str, virt_type: str) -> None:
+    lab = plan_for(hypervisor=hypervisor)
+    host = build_inventory(lab, accesses(lab))["all"]["hosts"]["aio"]
+    assert host["virt_type"] == virt_type
+
+
+def test_only_compute_nodes_get_a_virt_type() -> None:
+    lab = plan_for(topology={"preset": "multinode"})
+    hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
+    assert {name for name, host in hosts.items() if "virt_type" in host} == {
+        "compute1",
+        "compute2",
+    }
+
+
+def test_missing_node_access_is_refused() -> None:
+    lab = plan_for(topology={"preset": "multinode"})
+    with pytest.raises(ValueError, match="compute2"):
+        build_inventory(lab, accesses(lab)[:3])
+
+
+def test_extra_vars_carry_the_plans_addresses_and_mtus() -> None:
+    lab = plan_for(networks={"overlay": {"mtu": 1460}, "provider": {"mtu": 1400}})
+    variables = extra_vars(lab, Path("/state/labs/lab/secrets.json"))
+    management = next(n for n in lab.networks if n.name.value == "management")
+    assert variables["api_address"] == str(management.vip)
+    assert variables["api_address_is_vip"] is True
+    assert variables["controller_address"] == str(lab.node("aio").management_address)
+    assert variables["overlay_mtu"] == 1460
+    assert variables["provider_mtu"] == 1400
+    assert variables["tenant_mtu"] == 1410
+    assert variables["stacklab_release"] == "bookworm"
+    assert variables["secrets_file"] == "/state/labs/lab/secrets.json"
+    assert keystone_url(lab) == f"http://{management.vip}:5000/v3"
+
+
+def test_no_secret_value_is_in_the_inventory_or_variables(tmp_path: Path) -> None:
+    lab = plan_for()
+    store = SecretStore("lab", tmp_path)
+    values = [store.get(name) for name in SECRET_NAMES]
+    text = json.dumps([build_inventory(lab, accesses(lab)), extra_vars(lab, store.path)])
+    assert all(value not in text for value in values)
+    assert str(store.path) in text
+
+
+def test_the_phases_are_steps_of_the_plan_in_the_same_order() -> None:
+    steps = [step for step in plan_for().step_names if step in PHASES]
+    assert steps == list(PHASES)
