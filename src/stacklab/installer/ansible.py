@@ -7,17 +7,12 @@ Nothing else in stacklab imports ansible_runner.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +24,11 @@ from stacklab.installer.failures import (
     InstallRunError,
     TaskFailure,
     failure_from_event,
+)
+from stacklab.installer.processes import (
+    close_ssh_masters,
+    end_stale_runs,
+    interrupt_flag,
 )
 from stacklab.state.secrets import write_private
 
@@ -121,75 +121,6 @@ def ansible_environment(private_dir: Path, control_dir: Path) -> dict[str, str]:
     }
 
 
-@contextmanager
-def _interrupt_flag() -> Iterator[Callable[[], bool]]:
-    """SIGINT/SIGTERM set a flag that runner polls to stop ansible-playbook; the previous
-    handlers come back afterwards (runner's own would stay installed for good)."""
-    flag = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag.is_set
-        return
-    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(_number: int, _frame: object) -> None:
-        flag.set()
-
-    for number in previous:
-        signal.signal(number, handler)
-    try:
-        yield flag.is_set
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
-
-
-def stale_runs(private_dir: Path) -> list[int]:
-    """PIDs of ansible-playbook processes of this lab left by an `up` that was killed: they
-    run detached from their terminal and would race the new run for the nodes' dpkg lock."""
-    marker = str(private_dir / "inventory").encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(b"ansible-playbook" in arg for arg in argv[:3]) and any(
-            arg.startswith(marker) for arg in argv
-        ):
-            found.append(int(entry.name))
-    return found
-
-
-def _end_stale_runs(private_dir: Path) -> None:
-    for pid in stale_runs(private_dir):
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-    deadline = time.monotonic() + 10
-    while stale_runs(private_dir) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in stale_runs(private_dir):
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-        except ProcessLookupError:
-            continue
-
-
-def _close_ssh_masters(control_dir: Path) -> None:
-    """End the SSH connections ansible kept open (ControlPersist): no process outlives us."""
-    for socket_path in control_dir.iterdir():
-        subprocess.run(
-            ["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "stacklab-node"],
-            capture_output=True,
-            check=False,
-            timeout=10,
-        )
-    shutil.rmtree(control_dir, ignore_errors=True)
-
-
 def _write_inputs(run: PlaybookRun) -> tuple[Path, Path]:
     inventory = run.private_dir / "inventory" / "hosts.json"
     inventory.parent.mkdir(parents=True, exist_ok=True)
@@ -203,14 +134,14 @@ def run_playbook(run: PlaybookRun, progress: Progress) -> PlaybookStats:
     """Run the playbook; its artifacts (events, full stdout) stay under `private_dir`."""
     run.private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     (run.private_dir / "tmp").mkdir(exist_ok=True, mode=0o700)
-    _end_stale_runs(run.private_dir)
+    end_stale_runs(run.private_dir)
     inventory, variables = _write_inputs(run)
     ident = f"{run.step}-{time.strftime('%Y%m%d-%H%M%S')}"
     events = _Events(progress, run.step)
     control_dir = Path(tempfile.mkdtemp(prefix="stacklab-ssh-"))
     started = time.monotonic()
     try:
-        with _interrupt_flag() as interrupted:
+        with interrupt_flag() as interrupted:
             result = ansible_runner.run(
                 private_data_dir=str(run.private_dir),
                 inventory=str(inventory),
@@ -228,7 +159,7 @@ def run_playbook(run: PlaybookRun, progress: Progress) -> PlaybookStats:
                 cancel_callback=interrupted,
             )
     finally:
-        _close_ssh_masters(control_dir)
+        close_ssh_masters(control_dir)
     artifacts = run.private_dir / "artifacts" / ident
     log = artifacts / "stdout"
     if result.status == "canceled":
