@@ -122,3 +122,22 @@ def test_no_secret_value_is_in_the_inventory_or_variables(tmp_path: Path) -> Non
 def test_the_phases_are_steps_of_the_plan_in_the_same_order() -> None:
     steps = [step for step in plan_for().step_names if step in PHASES]
     assert steps == list(PHASES)
+
+
+def test_each_node_gets_the_packages_of_its_roles() -> None:
+    lab = plan_for(topology={"preset": "multinode"})
+    hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
+    assert "keystone" in hosts["controller"]["node_packages"]
+    assert "openstack-dashboard-apache" in hosts["controller"]["node_packages"]
+    assert "neutron-l3-agent" in hosts["network"]["node_packages"]
+    assert "neutron-l3-agent" not in hosts["compute1"]["node_packages"]
+    assert "nova-compute-qemu" in hosts["compute1"]["node_packages"]
+    assert hosts["storage"]["node_packages"] == ["python3-openstackclient"]
+
+
+def test_no_dashboard_package_without_horizon_and_kvm_gets_its_own() -> None:
+    lab = plan_for(services={"horizon": False}, hypervisor="kvm")
+    packages = build_inventory(lab, accesses(lab))["all"]["hosts"]["aio"]["node_packages"]
+    assert "openstack-dashboard-apache" not in packages
+    assert "nova-compute-kvm" in packages and "nova-compute-qemu" not in packages
+    assert packages == sorted(set(packages))

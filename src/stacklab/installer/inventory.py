@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from stacklab.config.models import NetworkName, Role
+from stacklab.installer.packages import packages_for
 from stacklab.plan.models import HypervisorKind, Plan, PlannedNode
 from stacklab.providers.base import NodeAccess
 
@@ -27,7 +28,13 @@ def ssh_common_args(access: NodeAccess) -> str:
     return " ".join(options)
 
 
-def host_vars(node: PlannedNode, access: NodeAccess) -> dict[str, Any]:
+def virt_type(node: PlannedNode) -> str | None:
+    if node.hypervisor is None:
+        return None
+    return "kvm" if node.hypervisor.kind is HypervisorKind.KVM else "qemu"
+
+
+def host_vars(node: PlannedNode, access: NodeAccess, *, horizon: bool) -> dict[str, Any]:
     variables: dict[str, Any] = {
         "ansible_host": access.host,
         "ansible_user": access.user,
@@ -36,6 +43,7 @@ def host_vars(node: PlannedNode, access: NodeAccess) -> dict[str, Any]:
         "ansible_ssh_common_args": ssh_common_args(access),
         "ansible_python_interpreter": NODE_PYTHON,
         "node_roles": [role.value for role in node.roles],
+        "node_packages": packages_for(node.roles, horizon=horizon, virt_type=virt_type(node)),
         "node_addresses": {nic.network.value: str(nic.address) for nic in node.nics},
         # Known up front only where the spec names them (ssh provider); otherwise the
         # roles find each interface by its planned address.
@@ -54,7 +62,8 @@ def build_inventory(plan: Plan, accesses: tuple[NodeAccess, ...]) -> dict[str, A
     missing = [node.name for node in plan.nodes if node.name not in by_name]
     if missing:
         raise ValueError(f"no SSH access for node(s) {', '.join(missing)}")
-    hosts = {node.name: host_vars(node, by_name[node.name]) for node in plan.nodes}
+    horizon = "horizon" in plan.services
+    hosts = {node.name: host_vars(node, by_name[node.name], horizon=horizon) for node in plan.nodes}
     groups = {
         role.value: {"hosts": {node.name: None for node in plan.nodes_with(role)}} for role in Role
     }

@@ -1,0 +1,52 @@
+"""The Debian packages each node installs for its roles (Debian 12: OpenStack Zed).
+
+One list for the playbook's packages phase (a host variable of the inventory) and for
+whatever prepares them ahead of time, such as an image layer with them installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from stacklab.config.models import Role
+
+COMMON = ("python3-openstackclient",)
+BY_ROLE: dict[Role, tuple[str, ...]] = {
+    Role.CONTROLLER: (
+        "mariadb-server",
+        "python3-pymysql",
+        "rabbitmq-server",
+        "memcached",
+        "python3-memcache",
+        "keystone",
+        "glance",
+        "placement-api",
+        "nova-api",  # also ships nova-api-metadata
+        "nova-conductor",
+        "nova-scheduler",
+        "nova-consoleproxy",  # nova-novncproxy
+        "neutron-api",
+        "neutron-rpc-server",
+    ),
+    Role.NETWORK: (
+        "neutron-linuxbridge-agent",
+        "neutron-dhcp-agent",
+        "neutron-l3-agent",
+        "neutron-metadata-agent",
+    ),
+    Role.COMPUTE: ("neutron-linuxbridge-agent",),  # and nova-compute-<virt_type>
+    Role.STORAGE: (),
+}
+HORIZON = ("openstack-dashboard-apache",)
+
+
+def packages_for(roles: Iterable[Role], *, horizon: bool, virt_type: str | None) -> list[str]:
+    """Sorted and unique: the packages of a node with these roles."""
+    chosen = set(COMMON)
+    for role in roles:
+        chosen.update(BY_ROLE[role])
+        if role is Role.COMPUTE:
+            chosen.add(f"nova-compute-{virt_type or 'qemu'}")
+        if role is Role.CONTROLLER and horizon:
+            chosen.update(HORIZON)
+    return sorted(chosen)
