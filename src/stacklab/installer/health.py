@@ -1,68 +1,81 @@
-"""The OpenStack services of a lab, as its APIs report them: compute services up or down,
-network agents alive or not. The one module that imports openstacksdk."""
+"""The OpenStack services of a lab as its APIs report them, next to what the plan expects:
+Nova's services up, Neutron's agents alive. For `stacklab status`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import openstack
-import openstack.config
-from openstack import exceptions as sdk_errors
+from stacklab.bootstrap.credentials import auth_url
+from stacklab.config.models import Role
+from stacklab.errors import StacklabError
+from stacklab.openstack_api import connect
+from stacklab.openstack_records import Credentials, ServiceRecord
+from stacklab.plan.models import Plan
+from stacklab.state.secrets import SecretStore
 
-from stacklab.installer.clouds import LAB_CLOUDS_FILE
-
-API_TIMEOUT_S = 15
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    kind: str  # "compute" or "network"
-    name: str  # nova-compute, Linux bridge agent, ...
-    host: str
-    up: bool
+ADMIN_PASSWORD = "admin_password"
+CONTROLLER_SERVICES = ("nova-conductor", "nova-scheduler")
+COMPUTE_SERVICES = ("nova-compute",)
+NETWORK_NODE_AGENTS = ("Linux bridge agent", "DHCP agent", "L3 agent", "Metadata agent")
+COMPUTE_NODE_AGENTS = ("Linux bridge agent",)
 
 
 @dataclass(frozen=True)
 class CloudHealth:
-    services: tuple[ServiceState, ...] = ()
-    error: str | None = None  # the cloud did not answer: why
-    notes: tuple[str, ...] = field(default=())
+    services: tuple[ServiceRecord, ...] = ()
+    missing: tuple[str, ...] = ()  # `kind host/name` the plan expects and the APIs do not list
+    error: str | None = None  # why the cloud could not be asked
+
+    @property
+    def down(self) -> tuple[ServiceRecord, ...]:
+        return tuple(service for service in self.services if not service.up)
 
     @property
     def ok(self) -> bool:
-        return self.error is None and bool(self.services) and all(s.up for s in self.services)
-
-    @property
-    def down(self) -> tuple[ServiceState, ...]:
-        return tuple(service for service in self.services if not service.up)
+        return self.error is None and not self.missing and not self.down and bool(self.services)
 
 
-def connect(lab: str, lab_directory: Path) -> openstack.connection.Connection:
-    """A connection as the lab's admin, from the clouds.yaml in the lab's directory."""
-    config = openstack.config.OpenStackConfig(
-        config_files=[str(lab_directory / LAB_CLOUDS_FILE)], load_envvars=False
+def label(service: ServiceRecord) -> str:
+    return f"{service.kind} {service.host}/{service.name}"
+
+
+def expected_services(plan: Plan) -> set[str]:
+    """Every Nova service and Neutron agent the plan's nodes run, as `label` names them."""
+    expected: set[str] = set()
+    for node in plan.nodes:
+        names: list[tuple[str, str]] = []
+        if node.has_role(Role.CONTROLLER):
+            names += [("compute", name) for name in CONTROLLER_SERVICES]
+        if node.has_role(Role.COMPUTE):
+            names += [("compute", name) for name in COMPUTE_SERVICES]
+            names += [("network", name) for name in COMPUTE_NODE_AGENTS]
+        if node.has_role(Role.NETWORK):
+            names += [("network", name) for name in NETWORK_NODE_AGENTS]
+        expected |= {f"{kind} {node.name}/{name}" for kind, name in names}
+    return expected
+
+
+def admin_credentials(plan: Plan, lab_directory: Path) -> Credentials:
+    store = SecretStore(plan.lab, lab_directory)
+    if ADMIN_PASSWORD not in store.names():
+        raise StacklabError("The lab has no admin password yet: the installer has not run.")
+    return Credentials(
+        auth_url(plan.lab, lab_directory), "admin", store.get(ADMIN_PASSWORD), "admin"
     )
-    region = config.get_one(cloud=lab, api_timeout=API_TIMEOUT_S)
-    return openstack.connection.Connection(config=region)
 
 
-def cloud_health(lab: str, lab_directory: Path) -> CloudHealth:
-    """Compute services and network agents of the lab. Never raises for an unreachable or
-    half-installed cloud: the reason comes back in `error`."""
-    if not (lab_directory / LAB_CLOUDS_FILE).exists():
-        return CloudHealth(error="no clouds.yaml yet: the identity step has not run")
+def cloud_health(plan: Plan, lab_directory: Path) -> CloudHealth:
+    """Compute services and network agents of the lab. Never raises for a cloud that is not
+    there yet or does not answer: the reason comes back in `error`."""
     try:
-        conn = connect(lab, lab_directory)
-        services = [
-            ServiceState("compute", str(s.binary), str(s.host), s.state == "up")
-            for s in conn.compute.services()
-        ]
-        services += [
-            ServiceState("network", str(a.agent_type), str(a.host), bool(a.is_alive))
-            for a in conn.network.agents()
-        ]
-    except (sdk_errors.SDKException, OSError) as error:
-        return CloudHealth(error=f"{type(error).__name__}: {error}")
-    ordered = sorted(services, key=lambda s: (s.kind, s.host, s.name))
-    return CloudHealth(services=tuple(ordered))
+        cloud = connect(admin_credentials(plan, lab_directory))
+        try:
+            services = sorted(cloud.services(), key=lambda s: (s.kind, s.host, s.name))
+        finally:
+            cloud.close()
+    except StacklabError as error:
+        return CloudHealth(error=error.message)
+    listed = {label(service) for service in services}
+    missing = tuple(sorted(expected_services(plan) - listed))
+    return CloudHealth(services=tuple(services), missing=missing)

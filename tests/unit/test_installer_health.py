@@ -1,0 +1,66 @@
+"""What the health check expects of a lab, and how it judges what the APIs report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacklab.catalog import load_catalog
+from stacklab.config.models import Spec
+from stacklab.errors import NotYetImplemented
+from stacklab.installer.health import CloudHealth, cloud_health, expected_services
+from stacklab.installer.installer import check_release
+from stacklab.openstack_records import ServiceRecord
+from stacklab.plan.models import Plan
+from stacklab.plan.planner import plan
+
+CATALOG = load_catalog(with_host=False)
+
+
+def plan_for(**fields: Any) -> Plan:
+    return plan(Spec.model_validate({"name": "lab", "os": "debian-12", **fields}), CATALOG)
+
+
+def test_aio_expects_nova_services_and_four_agents() -> None:
+    assert expected_services(plan_for()) == {
+        "compute aio/nova-conductor",
+        "compute aio/nova-scheduler",
+        "compute aio/nova-compute",
+        "network aio/Linux bridge agent",
+        "network aio/DHCP agent",
+        "network aio/L3 agent",
+        "network aio/Metadata agent",
+    }
+
+
+def test_multinode_expects_an_agent_on_every_compute_node() -> None:
+    expected = expected_services(plan_for(topology={"preset": "multinode"}))
+    assert "network compute2/Linux bridge agent" in expected
+    assert "compute compute1/nova-compute" in expected
+    assert "network network/L3 agent" in expected
+    assert not any(name.startswith(("compute storage", "network storage")) for name in expected)
+
+
+def test_health_is_ok_only_with_everything_up_and_nothing_missing() -> None:
+    up = ServiceRecord("compute", "nova-compute", "aio", True)
+    down = ServiceRecord("network", "L3 agent", "aio", False)
+    assert CloudHealth(services=(up,)).ok
+    assert not CloudHealth(services=(up, down)).ok
+    assert CloudHealth(services=(up, down)).down == (down,)
+    assert not CloudHealth(services=(up,), missing=("network aio/DHCP agent",)).ok
+    assert not CloudHealth(error="no answer").ok
+    assert not CloudHealth().ok
+
+
+def test_a_lab_not_installed_yet_reports_why_instead_of_raising(tmp_path: Path) -> None:
+    health = cloud_health(plan_for(), tmp_path)
+    assert not health.ok and health.error
+
+
+def test_debian_13_is_refused_with_the_way_out() -> None:
+    with pytest.raises(NotYetImplemented) as refused:
+        check_release(plan_for(os="debian-13"))
+    assert "os: debian-12" in (refused.value.fix or "")
+    check_release(plan_for())
