@@ -30,6 +30,8 @@ from stacklab.engine import StepHandlers, StepObserver, StepOutcome, run_steps
 from stacklab.errors import HostError, NotYetImplemented, SpecError, StacklabError, StateError
 from stacklab.images.test_image import ImageBuild
 from stacklab.images.test_image import build_test_image as build_test_image_with
+from stacklab.installer.clouds import LAB_CLOUDS_FILE
+from stacklab.installer.health import CloudHealth, cloud_health, recorded_roles
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers import provider_for, provider_kind_for
@@ -57,6 +59,8 @@ from stacklab.workloads.launch import DEFAULT_PREFIX, Workload
 from stacklab.workloads.launch import launch as launch_workloads
 
 DEFAULT_SPEC = Path("stacklab.yaml")
+# On the other providers the APIs sit on the lab's private networks, behind the access node.
+APIS_REACHED_FROM_HOST = ("local", "ssh")
 RESTORING = "restoring from a snapshot"
 
 
@@ -284,6 +288,7 @@ class LabStatus:
     found: list[FoundResource]
     journal: list[JournalEntry]
     cost: RunningCost | None = None
+    health: CloudHealth | None = None  # None: no cloud installed yet, or not reachable here
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -302,6 +307,19 @@ class LabStatus:
                     "note": self.cost.note,
                 }
                 if self.cost
+                else None
+            ),
+            "openstack": (
+                {
+                    "ok": self.health.ok,
+                    "error": self.health.error,
+                    "missing": list(self.health.missing),
+                    "services": [
+                        {"kind": s.kind, "host": s.host, "name": s.name, "up": s.up}
+                        for s in self.health.services
+                    ],
+                }
+                if self.health
                 else None
             ),
             "steps": [
@@ -352,9 +370,21 @@ def status(name: str, *, provider_kind: str | None = None) -> LabStatus:
     try:
         found = provider.discover(name)
         cost = provider.running_cost(name) if isinstance(provider, CostSoFar) else None
-        return LabStatus(db.lab(name), name, found, db.journal(name), cost)
+        record = db.lab(name)
+        journal = db.journal(name)
     finally:
         db.close()
+    return LabStatus(record, name, found, journal, cost, _cloud_health(record))
+
+
+def _cloud_health(record: LabRecord | None) -> CloudHealth | None:
+    """The cloud's services, where this host reaches its APIs and the identity step ran."""
+    if record is None or record.provider not in APIS_REACHED_FROM_HOST:
+        return None
+    directory = lab_dir(record.name)
+    if not (directory / LAB_CLOUDS_FILE).exists():
+        return None
+    return cloud_health(record.name, recorded_roles(record.plan), directory)
 
 
 def list_labs() -> list[LabRecord]:

@@ -10,7 +10,13 @@ import pytest
 from stacklab.catalog import load_catalog
 from stacklab.config.models import Spec
 from stacklab.errors import NotYetImplemented
-from stacklab.installer.health import CloudHealth, cloud_health, expected_services
+from stacklab.installer.health import (
+    CloudHealth,
+    cloud_health,
+    expected_services,
+    planned_roles,
+    recorded_roles,
+)
 from stacklab.installer.installer import check_release
 from stacklab.openstack_records import ServiceRecord
 from stacklab.plan.models import Plan
@@ -24,7 +30,7 @@ def plan_for(**fields: Any) -> Plan:
 
 
 def test_aio_expects_nova_services_and_four_agents() -> None:
-    assert expected_services(plan_for()) == {
+    assert expected_services(planned_roles(plan_for())) == {
         "compute aio/nova-conductor",
         "compute aio/nova-scheduler",
         "compute aio/nova-compute",
@@ -36,7 +42,7 @@ def test_aio_expects_nova_services_and_four_agents() -> None:
 
 
 def test_multinode_expects_an_agent_on_every_compute_node() -> None:
-    expected = expected_services(plan_for(topology={"preset": "multinode"}))
+    expected = expected_services(planned_roles(plan_for(topology={"preset": "multinode"})))
     assert "network compute2/Linux bridge agent" in expected
     assert "compute compute1/nova-compute" in expected
     assert "network network/L3 agent" in expected
@@ -55,7 +61,8 @@ def test_health_is_ok_only_with_everything_up_and_nothing_missing() -> None:
 
 
 def test_a_lab_not_installed_yet_reports_why_instead_of_raising(tmp_path: Path) -> None:
-    health = cloud_health(plan_for(), tmp_path)
+    lab = plan_for()
+    health = cloud_health(lab.lab, planned_roles(lab), tmp_path)
     assert not health.ok and health.error
 
 
@@ -64,3 +71,34 @@ def test_debian_13_is_refused_with_the_way_out() -> None:
         check_release(plan_for(os="debian-13"))
     assert "os: debian-12" in (refused.value.fix or "")
     check_release(plan_for())
+
+
+def test_roles_read_back_from_the_saved_plan_are_the_planned_ones() -> None:
+    lab = plan_for(topology={"preset": "multinode"})
+    assert recorded_roles(lab.to_dict()) == planned_roles(lab)
+    assert recorded_roles({}) == {}
+
+
+def test_status_shows_down_and_missing_services_and_why_a_cloud_did_not_answer() -> None:
+    from rich.console import Console
+
+    from stacklab.cli.render import health_view
+
+    def shown(health: CloudHealth) -> str:
+        console = Console(width=120, record=True, color_system=None)
+        console.print(health_view(health))
+        return console.export_text()
+
+    text = shown(
+        CloudHealth(
+            services=(
+                ServiceRecord("compute", "nova-compute", "aio", True),
+                ServiceRecord("network", "L3 agent", "aio", False),
+            ),
+            missing=("network aio/DHCP agent",),
+        )
+    )
+    assert "nova-compute" in text and "up" in text
+    assert "L3 agent" in text and "DOWN" in text
+    assert "DHCP agent" in text and "MISSING" in text
+    assert "Connection refused" in shown(CloudHealth(error="Connection refused"))

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from stacklab.api import LabStatus
 from stacklab.doctor import CheckResult, DoctorReport, Status
+from stacklab.installer.health import CloudHealth
 from stacklab.plan.models import Plan
 from stacklab.state.db import LabRecord
 
@@ -111,6 +112,8 @@ def status_view(status: LabStatus) -> RenderableType:
         seconds = f"{entry.seconds:.0f}" if entry.seconds is not None else "-"
         journal.add_row(entry.step, entry.status, entry.started_at, seconds)
     parts: list[RenderableType] = [head, resources, journal]
+    if status.health:
+        parts.append(health_view(status.health))
     if status.cost:
         parts.append(
             Text(
@@ -119,6 +122,22 @@ def status_view(status: LabStatus) -> RenderableType:
             )
         )
     return Group(*parts)
+
+
+def health_view(health: CloudHealth) -> RenderableType:
+    if health.error:
+        return Text(f"OpenStack: not answering ({health.error})", style="yellow")
+    table = Table(title="OpenStack services", title_justify="left")
+    for column in ("kind", "host", "service", "state"):
+        table.add_column(column)
+    for service in health.services:
+        state = Text("up", "green") if service.up else Text("DOWN", "bold red")
+        table.add_row(service.kind, service.host, service.name, state)
+    for missing in health.missing:
+        kind, _, where = missing.partition(" ")
+        host, _, name = where.partition("/")
+        table.add_row(kind, host, name, Text("MISSING", "bold red"))
+    return table
 
 
 def labs_view(labs: list[LabRecord]) -> RenderableType:

@@ -3,8 +3,10 @@ Nova's services up, Neutron's agents alive. For `stacklab status`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stacklab.bootstrap.credentials import auth_url
 from stacklab.config.models import Role
@@ -40,36 +42,49 @@ def label(service: ServiceRecord) -> str:
     return f"{service.kind} {service.host}/{service.name}"
 
 
-def expected_services(plan: Plan) -> set[str]:
-    """Every Nova service and Neutron agent the plan's nodes run, as `label` names them."""
+NodeRoles = Mapping[str, Sequence[Role]]
+
+
+def planned_roles(plan: Plan) -> dict[str, tuple[Role, ...]]:
+    return {node.name: node.roles for node in plan.nodes}
+
+
+def recorded_roles(plan: Mapping[str, Any]) -> dict[str, tuple[Role, ...]]:
+    """The node roles of a plan as the state database keeps it (`Plan.to_dict`)."""
+    return {
+        str(node["name"]): tuple(Role(role) for role in node["roles"])
+        for node in plan.get("nodes", [])
+    }
+
+
+def expected_services(nodes: NodeRoles) -> set[str]:
+    """Every Nova service and Neutron agent these nodes run, as `label` names them."""
     expected: set[str] = set()
-    for node in plan.nodes:
+    for node, roles in nodes.items():
         names: list[tuple[str, str]] = []
-        if node.has_role(Role.CONTROLLER):
+        if Role.CONTROLLER in roles:
             names += [("compute", name) for name in CONTROLLER_SERVICES]
-        if node.has_role(Role.COMPUTE):
+        if Role.COMPUTE in roles:
             names += [("compute", name) for name in COMPUTE_SERVICES]
             names += [("network", name) for name in COMPUTE_NODE_AGENTS]
-        if node.has_role(Role.NETWORK):
+        if Role.NETWORK in roles:
             names += [("network", name) for name in NETWORK_NODE_AGENTS]
-        expected |= {f"{kind} {node.name}/{name}" for kind, name in names}
+        expected |= {f"{kind} {node}/{name}" for kind, name in names}
     return expected
 
 
-def admin_credentials(plan: Plan, lab_directory: Path) -> Credentials:
-    store = SecretStore(plan.lab, lab_directory)
+def admin_credentials(lab: str, lab_directory: Path) -> Credentials:
+    store = SecretStore(lab, lab_directory)
     if ADMIN_PASSWORD not in store.names():
         raise StacklabError("The lab has no admin password yet: the installer has not run.")
-    return Credentials(
-        auth_url(plan.lab, lab_directory), "admin", store.get(ADMIN_PASSWORD), "admin"
-    )
+    return Credentials(auth_url(lab, lab_directory), "admin", store.get(ADMIN_PASSWORD), "admin")
 
 
-def cloud_health(plan: Plan, lab_directory: Path) -> CloudHealth:
+def cloud_health(lab: str, nodes: NodeRoles, lab_directory: Path) -> CloudHealth:
     """Compute services and network agents of the lab. Never raises for a cloud that is not
     there yet or does not answer: the reason comes back in `error`."""
     try:
-        cloud = connect(admin_credentials(plan, lab_directory))
+        cloud = connect(admin_credentials(lab, lab_directory))
         try:
             services = sorted(cloud.services(), key=lambda s: (s.kind, s.host, s.name))
         finally:
@@ -77,5 +92,5 @@ def cloud_health(plan: Plan, lab_directory: Path) -> CloudHealth:
     except StacklabError as error:
         return CloudHealth(error=error.message)
     listed = {label(service) for service in services}
-    missing = tuple(sorted(expected_services(plan) - listed))
+    missing = tuple(sorted(expected_services(nodes) - listed))
     return CloudHealth(services=tuple(services), missing=missing)
