@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from traces import host_traces
 
 from stacklab.cli.main import run
 
@@ -30,22 +30,6 @@ topology:
     - {{name: ctl, roles: [controller, network]}}
     - {{name: cmp, roles: [compute]}}
 """
-
-
-def host_traces() -> list[str]:
-    """Every trace of the lab on this host: links, namespaces, nft tables, processes, mounts."""
-    listings = [
-        ["ip", "-o", "link"],
-        ["ip", "netns", "list"],
-        ["nft", "list", "tables"],
-        ["ps", "-eo", "args"],
-    ]
-    found = []
-    for command in listings:
-        output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
-        found += [line for line in output.splitlines() if LAB in line]
-    found += [line for line in Path("/proc/mounts").read_text().splitlines() if LAB in line]
-    return found
 
 
 @pytest.fixture
@@ -87,7 +71,7 @@ def test_up_ssh_status_stop_start_down(lab_dir: Path, capsys: pytest.CaptureFixt
     assert run(["ssh", "ctl", "--", "true"]) == 0  # the dry run removed nothing
 
     assert run(["down"]) == 0
-    assert host_traces() == []
+    assert host_traces(LAB) == []
     assert not (lab_dir / "state" / "stacklab" / "labs" / LAB).exists()
     capsys.readouterr()
     assert run(["list", "--json"]) == 0
@@ -115,4 +99,4 @@ def test_snapshot_down_and_up_from_brings_back_the_same_disks(
     capsys.readouterr()
     assert run(["up", "--from", "golden", "--until", "nodes"]) != 0
     assert "snapshot" in capsys.readouterr().err
-    assert host_traces() == []  # refused before anything was made
+    assert host_traces(LAB) == []  # refused before anything was made

@@ -1,82 +1,40 @@
-"""Day one on a real local AIO lab: bootstrap twice (the second creates nothing), verify
-(console markers, floating IP ping, SSH), the written clouds.yaml with the openstack CLI,
-launch 3 + inventory. One lab for the module, made with `stacklab up --until network` and
-removed with `stacklab down` at the end. Root, nspawn; about 20 minutes on 2 cores."""
+"""Day one on the session's real local AIO lab (conftest.py), which `stacklab up` made
+through bootstrap, access files and a passing verify: bootstrap again creates nothing,
+verify (console markers, floating IP ping, SSH), the written clouds.yaml with the openstack
+CLI, launch 3 + inventory. Root, nspawn."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import AioLab
 
 from stacklab import api
 from stacklab.access.cloud_files import write_access_files
 from stacklab.bootstrap.credentials import lab_credentials
 from stacklab.bootstrap.resources import keypair_name
 from stacklab.bootstrap.run import bootstrap_lab
-from stacklab.cli.main import run
 from stacklab.images.test_image import build_test_image
 from stacklab.openstack_api import connect
-from stacklab.plan.models import Plan
 from stacklab.runner import LocalRunner
-from stacklab.state.paths import lab_dir
 from stacklab.verify.phases import Outcome
 from stacklab.verify.run import verify_lab
 from stacklab.workloads.inventory import InventoryFormat, lab_inventory
 from stacklab.workloads.launch import launch
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        os.geteuid() != 0 or shutil.which("systemd-nspawn") is None,
-        reason="the local provider needs root and systemd-nspawn",
-    ),
-]
-
-LAB = "dayone"
-SPEC = f"""\
-name: {LAB}
-os: debian-12
-services:
-  horizon: false
-"""
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@dataclass(frozen=True)
-class Lab:
-    plan: Plan
-    directory: Path
-    config_home: Path
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    home = tmp_path_factory.mktemp("dayone")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(home)
-        patch.setenv("XDG_STATE_HOME", str(home / "state"))
-        patch.setenv("XDG_CONFIG_HOME", str(home / "config"))  # the user's clouds.yaml
-        Path("stacklab.yaml").write_text(SPEC)
-        try:
-            assert run(["up", "--until", "network"]) == 0
-            yield Lab(api.plan_file(), lab_dir(LAB), home / "config")
-        finally:
-            run(["down", LAB])
-
-
-def cloud_counts(lab: Lab) -> dict[str, int]:
+def cloud_counts(lab: AioLab) -> dict[str, int]:
     """How many of each kind of resource the cloud holds, as its admin and demo see them."""
-    credentials = lab_credentials(LAB, lab.directory)
+    credentials = lab_credentials(lab.name, lab.directory)
     admin = connect(credentials.admin)
     demo = connect(credentials.demo)
     try:
@@ -98,25 +56,30 @@ def cloud_counts(lab: Lab) -> dict[str, int]:
         demo.close()
 
 
-def test_bootstrap_twice_creates_nothing_new(lab: Lab) -> None:
+def test_up_ended_with_bootstrap_access_and_a_passing_verify(lab: AioLab) -> None:
+    done = {entry.step for entry in api.status(lab.name).journal if entry.status == "ok"}
+    assert {"bootstrap", "access", "verify"} <= done
+    assert (lab.config_home / "openstack" / "clouds.yaml").exists()
+
+
+def test_bootstrap_again_creates_nothing_new(lab: AioLab) -> None:
     image = build_test_image(LocalRunner()).image
-    first = bootstrap_lab(lab.plan, lab.directory, image)
-    assert {c.kind for c in first.made} >= {"flavor", "image", "network", "router", "keypair"}
     before = cloud_counts(lab)
-    second = bootstrap_lab(lab.plan, lab.directory, image)
-    assert second.made == ()
+    again = bootstrap_lab(lab.plan, lab.directory, image)
+    assert again.made == ()
     assert cloud_counts(lab) == before
     assert before["images"] == 3  # kernel, ramdisk, root disk
-    print(f"\nbootstrap: first {first.seconds:.0f} s, second {second.seconds:.0f} s")
+    assert before["flavors"] >= 5 and before["routers"] == 1 and before["demo keypairs"] == 1
+    print(f"\nbootstrap again: {again.seconds:.0f} s")
 
 
-def test_verify_boots_checks_console_ping_and_ssh(lab: Lab) -> None:
-    result = verify_lab(LAB, lab.directory, report=lambda phase: print(phase.line()))
+def test_verify_boots_checks_console_ping_and_ssh(lab: AioLab) -> None:
+    result = verify_lab(lab.name, lab.directory, report=lambda phase: print(phase.line()))
     assert result.passed, "\n".join(result.lines())
     outcomes = {phase.name: phase.outcome for phase in result.phases}
     for phase in ("boot", "console", "floating-ip", "ping", "ssh", "cleanup"):
         assert outcomes[phase] is Outcome.OK, phase
-    credentials = lab_credentials(LAB, lab.directory)
+    credentials = lab_credentials(lab.name, lab.directory)
     demo = connect(credentials.demo)
     try:
         assert demo.servers() == [] and demo.floating_ips() == []  # it cleaned up
@@ -124,25 +87,25 @@ def test_verify_boots_checks_console_ping_and_ssh(lab: Lab) -> None:
         demo.close()
 
 
-def test_openstack_cli_works_with_the_written_clouds_yaml(lab: Lab) -> None:
-    nodes = [api.node_access(LAB, node.name) for node in lab.plan.nodes]
-    files = write_access_files(LAB, lab.directory, nodes)
+def test_openstack_cli_works_with_the_written_clouds_yaml(lab: AioLab) -> None:
+    nodes = [api.node_access(lab.name, node.name) for node in lab.plan.nodes]
+    files = write_access_files(lab.name, lab.directory, nodes)
     assert files.clouds_file == lab.config_home / "openstack" / "clouds.yaml"
     openstack = str(Path(sys.executable).with_name("openstack"))
     env = {**os.environ, "XDG_CONFIG_HOME": str(lab.config_home)}
     env = {k: v for k, v in env.items() if not k.startswith("OS_")}
     listed = subprocess.run(
-        [openstack, "--os-cloud", f"{LAB}-demo", "keypair", "list", "-f", "json"],
+        [openstack, "--os-cloud", f"{lab.name}-demo", "keypair", "list", "-f", "json"],
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
-    assert [k["Name"] for k in json.loads(listed.stdout)] == [keypair_name(LAB)]
+    assert [k["Name"] for k in json.loads(listed.stdout)] == [keypair_name(lab.name)]
     servers = subprocess.run(
-        [openstack, "--os-cloud", f"{LAB}-demo", "server", "list", "-f", "json"],
+        [openstack, "--os-cloud", f"{lab.name}-demo", "server", "list", "-f", "json"],
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
     assert json.loads(servers.stdout) == []
     alias = subprocess.run(
-        ["ssh", "-v", "-F", str(files.ssh_config), "-o", "BatchMode=yes", f"{LAB}-aio",
+        ["ssh", "-v", "-F", str(files.ssh_config), "-o", "BatchMode=yes", f"{lab.name}-aio",
          "hostname"],
         capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL, check=False,
     )  # fmt: skip
@@ -159,12 +122,12 @@ def answers_ping(address: str, timeout: float) -> bool:
     return False
 
 
-def test_launch_three_and_inventory_lists_reachable_hosts(lab: Lab) -> None:
+def test_launch_three_and_inventory_lists_reachable_hosts(lab: AioLab) -> None:
     started = time.monotonic()
-    launched = launch(LAB, lab.directory, count=3, flavor="m1.tiny", prefix="web")
+    launched = launch(lab.name, lab.directory, count=3, flavor="m1.tiny", prefix="web")
     assert [w.name for w in launched] == ["web-1", "web-2", "web-3"]
     print(f"\nlaunch --count 3: {time.monotonic() - started:.0f} s")
-    inventory = yaml.safe_load(lab_inventory(LAB, lab.directory, InventoryFormat.YAML))
+    inventory = yaml.safe_load(lab_inventory(lab.name, lab.directory, InventoryFormat.YAML))
     hosts = inventory["all"]["children"]["workloads"]["hosts"]
     assert sorted(hosts) == ["web-1", "web-2", "web-3"]
     addresses = [host["ansible_host"] for host in hosts.values()]

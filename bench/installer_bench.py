@@ -1,0 +1,135 @@
+"""How long the installer takes for a local all-in-one lab, and how much memory the lab uses.
+
+- cold: a new lab, `stacklab up --until dashboard` (nodes booted, every package downloaded
+  through the host's apt cache, or from it if an earlier lab filled it);
+- converge: `up` again on the same lab (every phase runs, nothing changes);
+- warm: a second new lab after the first is gone (the apt cache holds every package);
+- memory: the proportional set size (PSS) of every process in the node, summed, once the
+  cloud has settled, with the biggest services.
+
+Run as root: .venv/bin/python bench/installer_bench.py [--skip-warm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+STACKLAB = Path(sys.executable).with_name("stacklab")
+LAB = "ibench"
+SPEC = f"name: {LAB}\nos: debian-12\n"
+LAST_PHASE = "dashboard"
+SETTLE_S = 60
+
+
+def stacklab(*args: str) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([str(STACKLAB), *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"stacklab {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return time.perf_counter() - started
+
+
+def phase_seconds() -> dict[str, float]:
+    from stacklab import api
+
+    seconds: dict[str, float] = {}
+    for entry in api.status(LAB).journal:
+        if entry.status == "ok" and entry.seconds is not None:
+            seconds[entry.step] = entry.seconds  # the latest run of each step wins
+    return seconds
+
+
+def changed_tasks() -> int:
+    from stacklab.installer.installer import last_stats
+    from stacklab.installer.phases import PHASES
+    from stacklab.state.paths import lab_dir
+
+    total = 0
+    for phase in PHASES:
+        stats = last_stats(lab_dir(LAB), phase) or {}
+        changed = stats.get("changed", 0)
+        total += changed if isinstance(changed, int) else 0
+    return total
+
+
+def _pss_kib(pid: Path) -> int:
+    for line in (pid / "smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _parent(process: Path) -> str | None:
+    try:
+        return (process / "stat").read_text().rsplit(") ", 1)[1].split()[1]
+    except (OSError, IndexError):
+        return None
+
+
+def node_memory(node: str) -> tuple[int, Counter[str]]:
+    """PSS of every process in the node's PID namespace (KiB), and per program."""
+    from stacklab.providers.local.naming import namespace_name
+    from stacklab.providers.local.nodes import leaders
+
+    nspawn = str(leaders(namespace_name(LAB, node))[0])
+    init = next(p for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == nspawn)
+    namespace = (init / "ns" / "pid").readlink()
+    total, per_program = 0, Counter[str]()
+    for process in Path("/proc").iterdir():
+        try:
+            if not process.name.isdigit() or (process / "ns" / "pid").readlink() != namespace:
+                continue
+            kib = _pss_kib(process)
+            argv = (process / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # ended meanwhile
+        program = next((a for a in argv[:3] if b"/usr/bin/" in a or b"/usr/sbin/" in a), argv[0])
+        total += kib
+        per_program[Path(program.decode(errors="replace")).name or "?"] += kib
+    return total, per_program
+
+
+def report(title: str, seconds: float, phases: dict[str, float]) -> None:
+    print(f"{title}: {seconds:.0f} s")
+    print("  " + ", ".join(f"{step} {phases[step]:.0f}" for step in phases))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-warm", action="store_true", help="no second lab")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="stacklab-bench-") as home:
+        os.chdir(home)
+        os.environ["XDG_STATE_HOME"] = f"{home}/state"
+        os.environ["XDG_CONFIG_HOME"] = f"{home}/config"
+        Path("stacklab.yaml").write_text(SPEC)
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        try:
+            cold = stacklab("up", "--until", LAST_PHASE)
+            report("cold install (new lab)", cold, phase_seconds())
+            time.sleep(SETTLE_S)
+            total, per_program = node_memory("aio")
+            print(f"memory of the AIO node (PSS, no guest): {total / 1024:.0f} MiB")
+            for program, kib in per_program.most_common(12):
+                print(f"  {kib / 1024:6.0f} MiB {program}")
+            converge = stacklab("up", "--until", LAST_PHASE)
+            print(f"second up (converge): {converge:.0f} s, {changed_tasks()} tasks changed")
+        finally:
+            stacklab("down", LAB)
+        if not options.skip_warm:
+            try:
+                warm = stacklab("up", "--until", LAST_PHASE)
+                report("warm install (new lab, apt cache full)", warm, phase_seconds())
+            finally:
+                stacklab("down", LAB)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""What several integration modules share: the traces a lab leaves on this host, and one
+real local all-in-one cloud for the whole session (an install costs minutes on 2 cores, so
+the installer, day-one and access tests all use the same lab).
+
+The lab is made the way a user meets trouble: `stacklab up` is killed (SIGKILL) in the middle
+of the compute phase, then `stacklab up` is run again and must finish, verify included.
+Tests marked `lab_teardown` run after every other test, so the lab is there for all."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stacklab import api
+from stacklab.cli.main import run
+from stacklab.installer.installer import private_dir
+from stacklab.plan.models import Plan
+from stacklab.state.paths import lab_dir
+
+AIO_LAB = "e2e"
+AIO_SPEC = f"""\
+name: {AIO_LAB}
+os: debian-12
+"""
+KILLED_DURING = "compute"
+STACKLAB = str(Path(sys.executable).with_name("stacklab"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that take the shared lab away run last."""
+    items.sort(key=lambda item: item.get_closest_marker("lab_teardown") is not None)
+
+
+@dataclass(frozen=True)
+class AioLab:
+    name: str
+    home: Path  # holds stacklab.yaml; XDG state and config live under it
+    plan: Plan
+    directory: Path
+    killed_during: str
+    up_seconds: float
+
+    @property
+    def config_home(self) -> Path:
+        return self.home / "config"
+
+
+@contextmanager
+def in_lab_home(home: Path) -> Iterator[None]:
+    """cwd and XDG directories of the lab's home, as a user's shell would have them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)
+        patch.setenv("XDG_STATE_HOME", str(home / "state"))
+        patch.setenv("XDG_CONFIG_HOME", str(home / "config"))  # the user's clouds.yaml
+        yield
+
+
+def phase_started(directory: Path, phase: str) -> bool:
+    artifacts = private_dir(directory) / "artifacts"
+    return artifacts.is_dir() and any(artifacts.glob(f"{phase}-*"))
+
+
+def up_killed_during(phase: str, directory: Path) -> None:
+    """`stacklab up` in a process of its own, killed with SIGKILL once `phase` runs."""
+    with subprocess.Popen(
+        [STACKLAB, "up"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as process:
+        deadline = time.monotonic() + 3600
+        while not phase_started(directory, phase):
+            assert process.poll() is None, f"up ended ({process.returncode}) before {phase}"
+            assert time.monotonic() < deadline, f"no {phase} phase within an hour"
+            time.sleep(2)
+        time.sleep(10)  # well into the phase's tasks
+        process.send_signal(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def aio_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AioLab]:
+    if os.geteuid() != 0 or shutil.which("systemd-nspawn") is None:
+        pytest.skip("the local provider needs root and systemd-nspawn")
+    home = tmp_path_factory.mktemp("aio")
+    (home / "stacklab.yaml").write_text(AIO_SPEC)
+    try:
+        with in_lab_home(home):
+            started = time.monotonic()
+            up_killed_during(KILLED_DURING, lab_dir(AIO_LAB))
+            killed_at = time.monotonic() - started
+            assert run(["up"]) == 0
+            took = time.monotonic() - started
+            print(f"\nup killed after {killed_at:.0f} s, done after {took:.0f} s in all")
+            lab = AioLab(AIO_LAB, home, api.plan_file(), lab_dir(AIO_LAB), KILLED_DURING, took)
+        yield lab
+    finally:
+        with in_lab_home(home):
+            run(["down", AIO_LAB])
+
+
+@pytest.fixture
+def lab(aio_lab: AioLab) -> Iterator[AioLab]:
+    """The shared lab, with the test in its home."""
+    with in_lab_home(aio_lab.home):
+        yield aio_lab
