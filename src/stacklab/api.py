@@ -40,6 +40,7 @@ from stacklab.providers.base import (
     FoundResource,
     LabContext,
     NodeAccess,
+    OwnNodeAddresses,
     PlannedDeletions,
     ProgressCallback,
     Provider,
@@ -494,6 +495,11 @@ def node_access(name: str, node: str) -> NodeAccess:
         raise HostError(
             f"Lab {name} has no node {node!r}.", fix=f"use one of: {', '.join(sorted(nodes))}"
         )
+    if record.provider == "ssh":
+        provider = lab_provider(name)
+        own = provider.node_access(name, node) if isinstance(provider, OwnNodeAddresses) else None
+        if own is not None:
+            return own
     management = next(nic for nic in nodes[node]["nics"] if nic["network"] == "management")
     return NodeAccess(
         name=node,

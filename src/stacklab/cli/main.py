@@ -266,6 +266,8 @@ def down(
     with err.status(f"removing {name}…") as spinner:
         removed = api.down(name, provider_kind=provider_kind, progress=spinner.update)
     err.print(f"[green]Lab {name} is gone[/] ({len(removed)} resources removed).")
+    for note in dict.fromkeys(str(r.details["note"]) for r in removed if "note" in r.details):
+        err.print(note)
 
 
 @cli.command()

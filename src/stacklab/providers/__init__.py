@@ -5,6 +5,7 @@ from __future__ import annotations
 from stacklab.config.models import AwsProvider as AwsSettings
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import Spec
+from stacklab.config.models import SshProvider as SshSettings
 from stacklab.errors import NotYetImplemented
 from stacklab.providers.base import Provider
 
@@ -20,9 +21,13 @@ def provider_for(spec: Spec, *, from_snapshot: str | None = None) -> Provider:
         from stacklab.providers.aws import AwsProvider
 
         return AwsProvider.from_spec(spec, from_snapshot=from_snapshot)
+    if isinstance(settings, SshSettings):
+        from stacklab.providers.ssh import SshProvider
+
+        return SshProvider.from_settings(settings)
     raise NotYetImplemented(
         f"The {settings.kind} provider is not implemented in this version of stacklab.",
-        fix="use provider: local or aws for now; `stacklab plan` already shows what a "
+        fix="use provider: local, ssh or aws for now; `stacklab plan` already shows what a "
         f"{settings.kind} lab would make and cost",
     )
 
@@ -38,4 +43,8 @@ def provider_kind_for(kind: str) -> Provider:
         from stacklab.providers.aws import AwsProvider
 
         return AwsProvider.for_teardown()
+    if kind == "ssh":
+        from stacklab.providers.ssh import SshProvider
+
+        return SshProvider()  # its hosts: as the lab's nodes step recorded them
     raise NotYetImplemented(f"The {kind} provider is not implemented in this version.")

@@ -125,3 +125,11 @@ class RestoresLabFiles(Protocol):
     back before anything new is generated."""
 
     def restore_lab_files(self, lab: str, directory: Path) -> None: ...
+
+
+@runtime_checkable
+class OwnNodeAddresses(Protocol):
+    """A provider whose nodes are reached at addresses of their own (hosts that already
+    exist), not at the plan's management address with the lab's key."""
+
+    def node_access(self, lab: str, node: str) -> NodeAccess | None: ...
