@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from stacklab.access.cloud_files import access_step, lab_environment, remove_lab_clouds
+from stacklab.access.ssh import known_hosts_path
+from stacklab.access.ssh_config_hosts import written_access
+from stacklab.access.tunnel import Tunnel, horizon_address, lab_routes, lab_tunnel
 from stacklab.bootstrap.resources import TEST_IMAGE
 from stacklab.bootstrap.run import bootstrap_step
 from stacklab.catalog import Catalog, load_catalog
@@ -28,6 +31,7 @@ from stacklab.doctor import (
 from stacklab.doctor.kvm_probe import probe_hypervisor
 from stacklab.engine import StepHandlers, StepObserver, StepOutcome, run_steps
 from stacklab.errors import HostError, NotYetImplemented, SpecError, StacklabError, StateError
+from stacklab.images.cloud_image import fetch_cloud_image
 from stacklab.images.test_image import ImageBuild
 from stacklab.images.test_image import build_test_image as build_test_image_with
 from stacklab.installer.clouds import LAB_CLOUDS_FILE
@@ -181,8 +185,13 @@ class _Up:
             ),
         )
 
+    @property
+    def image_url(self) -> str | None:
+        url = self.loaded.spec.image_url
+        return None if url is None else str(url)
+
     def bootstrap(self, plan: Plan) -> None:
-        bootstrap_step(plan, self.lab_context(plan))
+        bootstrap_step(plan, self.lab_context(plan), self.image_url)
 
     def access(self, plan: Plan) -> None:
         access_step(plan, self.lab_context(plan), self.nodes)
@@ -218,6 +227,9 @@ class _Up:
 
     def preflight(self, plan: Plan) -> None:
         self.provider.check(plan)
+        if self.image_url is not None:
+            # Into the cache before anything is made, so that a wrong URL costs nothing.
+            fetch_cloud_image(self.image_url, LocalRunner(), progress=self.progress)
 
     def networks(self, plan: Plan) -> None:
         self.provider.create_networks(plan, self.lab_context(plan))
@@ -507,6 +519,28 @@ def node_access(name: str, node: str) -> NodeAccess:
         user="root",
         port=22,
         private_key=lab_dir(name) / "ssh" / "id_ed25519",
+    )
+
+
+def tunnel(name: str, *, sshuttle_installed: bool | None = None) -> Tunnel:
+    """The way into a cloud lab's management and provider networks through its access node
+    (sshuttle, else an SSH forward); a local lab needs none. sshuttle_installed: default,
+    whether it is on PATH."""
+    record = _lab_record(name)
+    access = None
+    if record.provider != "local":
+        # Not node_access: the plan knows the management address only, not a public one.
+        access = written_access(name, lab_dir(name), record.plan["access_node"])
+    if sshuttle_installed is None:
+        sshuttle_installed = shutil.which("sshuttle") is not None
+    return lab_tunnel(
+        name,
+        record.provider,
+        lab_routes(record.plan),
+        access,
+        known_hosts_path(lab_dir(name)),
+        sshuttle_installed=sshuttle_installed,
+        horizon=horizon_address(record.plan),
     )
 
 

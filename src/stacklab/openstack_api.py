@@ -310,17 +310,25 @@ class OpenStackCloud:
             return [_image_record(image) for image in self._conn.image.images(**query)]
 
     def upload_image(
-        self, name: str, path: Path, properties: Mapping[str, str], *, min_ram_mb: int = 0
+        self,
+        name: str,
+        path: Path,
+        properties: Mapping[str, str],
+        *,
+        min_ram_mb: int = 0,
+        disk_format: str = "raw",
+        min_disk_gb: int = 0,
     ) -> str:
-        """Upload a raw/bare image, public, and wait until Glance has it active."""
+        """Upload a bare image, public, and wait until Glance has it active."""
         with _calling(f"upload image {name} from {path}"):
             image = self._conn.image.create_image(
                 name,
                 filename=str(path),
-                disk_format="raw",
+                disk_format=disk_format,
                 container_format="bare",
                 visibility="public",
                 min_ram=min_ram_mb,
+                min_disk=min_disk_gb,
                 meta=dict(properties),
                 allow_duplicates=True,
                 wait=True,

@@ -39,6 +39,19 @@ def ssh_options(private_key: Path, known_hosts: Path | None, *, strict: bool) ->
     ]  # fmt: skip
 
 
+def ssh_client(
+    access: NodeAccess, known_hosts: Path | None = None, *, strict: bool = True
+) -> list[str]:
+    """`ssh` and its options for the node, without the destination: through its jump host
+    when it has one. The jump goes through a ProxyCommand with the same key and known_hosts
+    (-J would not pass -i and -o on)."""
+    options = ssh_options(access.private_key, known_hosts, strict=strict)
+    if access.jump_host:
+        jump = ["ssh", *options, "-W", "%h:%p", access.jump_host]
+        options += ["-o", "ProxyCommand=" + shlex.join(jump)]
+    return ["ssh", *options]
+
+
 def ssh_argv(
     access: NodeAccess,
     known_hosts: Path | None = None,
@@ -46,10 +59,6 @@ def ssh_argv(
     *,
     strict: bool = True,
 ) -> list[str]:
-    """`ssh` to the node, through its jump host when it has one. The jump goes through a
-    ProxyCommand with the same key and known_hosts (-J would not pass -i and -o on)."""
-    options = ssh_options(access.private_key, known_hosts, strict=strict)
-    if access.jump_host:
-        jump = ["ssh", *options, "-W", "%h:%p", access.jump_host]
-        options += ["-o", "ProxyCommand=" + shlex.join(jump)]
-    return ["ssh", *options, "-p", str(access.port), f"{access.user}@{access.host}", *command]
+    """`ssh` to the node (see `ssh_client`), running command there if given."""
+    client = ssh_client(access, known_hosts, strict=strict)
+    return [*client, "-p", str(access.port), f"{access.user}@{access.host}", *command]

@@ -25,6 +25,8 @@ from stacklab.bootstrap.project_steps import (
     ensure_tenant_network,
 )
 from stacklab.bootstrap.resources import keypair_name, lab_networks
+from stacklab.bootstrap.url_image import ensure_url_image
+from stacklab.images.cloud_image import CloudImage, fetch_cloud_image
 from stacklab.images.image_manifest import BuiltImage
 from stacklab.images.test_image import build_test_image
 from stacklab.openstack_api import can_log_in, connect
@@ -63,7 +65,9 @@ def bootstrap_lab(
     lab_directory: Path,
     image: BuiltImage,
     progress: ProgressCallback = lambda message: None,
+    url_image: CloudImage | None = None,
 ) -> BootstrapReport:
+    """url_image: the spec's image_url, downloaded; uploaded besides the test image."""
     started = time.monotonic()
     credentials = lab_credentials(plan.lab, lab_directory, make_demo_password=True)
     networks = lab_networks(plan)
@@ -81,6 +85,9 @@ def bootstrap_lab(
         changes += ensure_quotas(admin, demo_identity.project_id)
         progress("bootstrap: test image")
         changes += ensure_test_image(admin, image)[1]
+        if url_image is not None:
+            progress(f"bootstrap: image {url_image.name} from image_url")
+            changes.append(ensure_url_image(admin, url_image)[1])
         progress("bootstrap: external network")
         external_id, made = ensure_external_network(admin, networks.external)
         changes += made
@@ -96,11 +103,18 @@ def bootstrap_lab(
     return BootstrapReport(tuple(changes), time.monotonic() - started)
 
 
-def bootstrap_step(plan: Plan, context: LabContext) -> BootstrapReport:
-    """The `bootstrap` step of `up`: the test image from its cache (built if need be), then
-    the lab's cloud resources."""
+def bootstrap_step(
+    plan: Plan, context: LabContext, image_url: str | None = None
+) -> BootstrapReport:
+    """The `bootstrap` step of `up`: the test image from its cache (built if need be), the
+    spec's image_url from its cache (downloaded if need be), then the lab's cloud resources."""
     context.progress("bootstrap: the test image (cached after its first build)")
     image = build_test_image(LocalRunner()).image
-    report = bootstrap_lab(plan, context.directory, image, context.progress)
+    url_image = (
+        None
+        if image_url is None
+        else fetch_cloud_image(image_url, LocalRunner(), progress=context.progress)
+    )
+    report = bootstrap_lab(plan, context.directory, image, context.progress, url_image)
     context.progress(report.summary())
     return report

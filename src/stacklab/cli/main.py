@@ -338,6 +338,27 @@ def env(lab: str | None, spec_file: Path) -> None:
 
 
 @cli.command()
+@click.argument("lab", required=False)
+@spec_option
+@click.option("--run", "run_it", is_flag=True, help="Run it in the foreground (Ctrl-C ends it).")
+@json_option
+def tunnel(lab: str | None, spec_file: Path, run_it: bool, as_json: bool) -> None:
+    """The way from this machine into a cloud lab's management and provider networks:
+    sshuttle through the lab's access node, or an SSH forward where sshuttle is missing.
+    A local lab needs none."""
+    found = api.tunnel(api.resolve_lab_name(lab, spec_file))
+    if as_json:
+        emit_json(found.to_dict())
+    elif found.needed:
+        click.echo(found.command)  # not through rich: a wrapped line would not paste
+        err.print(found.hint, highlight=False, markup=False)
+    else:
+        out.print(found.hint, highlight=False, markup=False)
+    if run_it and found.needed:
+        os.execvp(found.argv[0], list(found.argv))
+
+
+@cli.command()
 @click.option("--count", type=click.IntRange(1, 100), default=1, show_default=True)
 @click.option("--flavor", default="m1.tiny", show_default=True, help="Flavor of the VMs.")
 @click.option("--image", help="Image name (default: the test image).")

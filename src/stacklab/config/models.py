@@ -222,7 +222,9 @@ class Spec(Strict):
     services: Services = Field(default_factory=Services)
     access: Access = Field(default_factory=Access)
     image_url: HttpUrl | None = Field(
-        default=None, description="Cloud image for the test instance; default: built offline."
+        default=None,
+        description="A cloud image (http or https) uploaded besides the offline test image, "
+        "named after its file name, for `stacklab launch --image NAME`.",
     )
 
     @field_validator("provider", mode="before")

@@ -92,7 +92,8 @@ access:
   # A public key (or its path) that may log in besides the lab's own key.
   # ssh_public_key: ~/.ssh/id_ed25519.pub
 
-# A cloud image for the test instance (needs internet); default: built offline.
+# A cloud image (needs internet), uploaded besides the offline test image that verify
+# boots; `stacklab launch --image cirros-0.6.2-x86_64-disk` boots it.
 # image_url: https://example.org/images/cirros-0.6.2-x86_64-disk.img
 """
 
