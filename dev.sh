@@ -12,6 +12,8 @@ DEB_PACKAGES=(
   systemd-container debootstrap nftables iproute2 iputils-ping
   qemu-system-x86 qemu-utils openssh-client busybox-static cpio apt-cacher-ng
 )
+# And for the tests only: Horizon's login page through the lab's proxy, headless.
+TEST_DEB_PACKAGES=(chromium)
 VENV=.venv
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -25,7 +27,7 @@ require_root() {
 
 install_debian_packages() {
   local missing=()
-  for package in "${DEB_PACKAGES[@]}"; do
+  for package in "${DEB_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" \
       || missing+=("$package")
   done
@@ -61,7 +63,7 @@ run_lab() {
 
 run_tests() {
   require_root
-  install_debian_packages
+  install_debian_packages "${TEST_DEB_PACKAGES[@]}"
   install_python_packages ".[test]"
   say "ruff"
   "$VENV/bin/ruff" check src tests bench

@@ -23,6 +23,7 @@ from stacklab.installer.ansible import (
 from stacklab.installer.failures import InstallError
 from stacklab.installer.inventory import build_inventory, extra_vars
 from stacklab.installer.phases import PHASES
+from stacklab.installer.proxy import proxy_vars
 from stacklab.plan.planner import plan
 from stacklab.providers.base import NodeAccess
 from stacklab.state.secrets import SecretStore
@@ -143,7 +144,8 @@ def test_site_playbook_lists_each_phases_tasks(tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.json"
     inventory.write_text(json.dumps(build_inventory(lab_plan, nodes)))
     variables = tmp_path / "vars.json"
-    variables.write_text(json.dumps(extra_vars(lab_plan, tmp_path / "secrets.json")))
+    proxy = proxy_vars(lab_plan, nodes, tmp_path)
+    variables.write_text(json.dumps({**extra_vars(lab_plan, tmp_path / "secrets.json"), **proxy}))
     environment = ansible_environment(tmp_path, tmp_path)
     listed = {}
     for phase in PHASES:
@@ -171,3 +173,5 @@ def test_site_playbook_lists_each_phases_tasks(tmp_path: Path) -> None:
     assert "Map the compute nodes to cell1" not in listed["image"]
     assert "Wait for every network agent to report alive" in listed["network"]
     assert "Horizon answers" in listed["dashboard"]
+    assert "Keystone answers through the proxy" in listed["dashboard"]
+    assert "through the proxy" not in listed["network"]

@@ -16,6 +16,7 @@ import yaml
 from stacklab.access.ssh import known_hosts_path
 from stacklab.bootstrap.credentials import lab_credentials
 from stacklab.installer.clouds import user_clouds_file
+from stacklab.installer.proxy import ProxyRecord, read_record
 from stacklab.openstack_records import Credentials
 from stacklab.plan.models import Plan
 from stacklab.providers.base import LabContext, NodeAccess
@@ -237,10 +238,20 @@ def lab_environment(lab: str, lab_directory: Path) -> str:
     """`stacklab env` of a lab whose access step has run."""
     config = ssh_config_path(lab_directory)
     aliases = aliases_in(config.read_text(encoding="utf-8")) if config.exists() else ()
-    return environment_text(lab, lab_directory, aliases)
+    return environment_text(lab, lab_directory, aliases, read_record(lab_directory))
 
 
-def environment_text(lab: str, lab_directory: Path, aliases: Sequence[str]) -> str:
+def proxy_lines(proxy: ProxyRecord) -> list[str]:
+    return [
+        f"# Horizon over TLS: {proxy.horizon_url} (self-signed: {_quoted(proxy.certificate)})",
+        f"# The APIs through the same proxy: OS_AUTH_URL={proxy.auth_url} "
+        f"OS_CACERT={_quoted(proxy.certificate)}",
+    ]
+
+
+def environment_text(
+    lab: str, lab_directory: Path, aliases: Sequence[str], proxy: ProxyRecord | None = None
+) -> str:
     """What `stacklab env` prints: shell that `eval` accepts, and no secret in it."""
     config = _quoted(ssh_config_path(lab_directory))
     lines = [
@@ -252,4 +263,6 @@ def environment_text(lab: str, lab_directory: Path, aliases: Sequence[str]) -> s
         + " or ".join(f". {openrc_path(lab_directory, u)}" for u in ("admin", "demo")),
     ]
     lines += [f"# ssh -F {config} {alias}" for alias in aliases]
+    if proxy is not None:
+        lines += proxy_lines(proxy)
     return "\n".join(lines) + "\n"

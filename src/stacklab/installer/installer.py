@@ -12,6 +12,7 @@ from stacklab.installer.ansible import PlaybookRun, PlaybookStats, run_playbook
 from stacklab.installer.clouds import write_clouds
 from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
 from stacklab.installer.phases import PHASES, SECRET_NAMES
+from stacklab.installer.proxy import proxy_host, proxy_vars, write_record
 from stacklab.plan.models import Plan
 from stacklab.providers.base import LabContext, NodeAccess
 from stacklab.state.secrets import SecretStore, write_private
@@ -63,7 +64,10 @@ class Installer:
         run = PlaybookRun(
             private_dir=private_dir(self.context.directory),
             inventory=build_inventory(self.plan, self.nodes),
-            extra_vars=extra_vars(self.plan, store.path),
+            extra_vars={
+                **extra_vars(self.plan, store.path),
+                **proxy_vars(self.plan, self.nodes, self.context.directory),
+            },
             tags=(phase,),
             step=phase,
         )
@@ -77,6 +81,9 @@ class Installer:
                 keystone_url(self.plan),
                 store.get("admin_password"),
             )
+        if phase == "dashboard":
+            record = write_record(self.context.directory, proxy_host(self.plan, self.nodes))
+            self.context.progress(f"dashboard: Horizon and the APIs at {record.url}")
         return stats
 
     def _keep(self, stats: PlaybookStats) -> None:

@@ -34,7 +34,9 @@ def virt_type(node: PlannedNode) -> str | None:
     return "kvm" if node.hypervisor.kind is HypervisorKind.KVM else "qemu"
 
 
-def host_vars(node: PlannedNode, access: NodeAccess, *, horizon: bool) -> dict[str, Any]:
+def host_vars(
+    node: PlannedNode, access: NodeAccess, *, horizon: bool, proxy: bool = False
+) -> dict[str, Any]:
     variables: dict[str, Any] = {
         "ansible_host": access.host,
         "ansible_user": access.user,
@@ -43,7 +45,9 @@ def host_vars(node: PlannedNode, access: NodeAccess, *, horizon: bool) -> dict[s
         "ansible_ssh_common_args": ssh_common_args(access),
         "ansible_python_interpreter": NODE_PYTHON,
         "node_roles": [role.value for role in node.roles],
-        "node_packages": packages_for(node.roles, horizon=horizon, virt_type=virt_type(node)),
+        "node_packages": packages_for(
+            node.roles, horizon=horizon, virt_type=virt_type(node), proxy=proxy
+        ),
         "node_addresses": {nic.network.value: str(nic.address) for nic in node.nics},
         # Known up front only where the spec names them (ssh provider); otherwise the
         # roles find each interface by its planned address.
@@ -63,7 +67,12 @@ def build_inventory(plan: Plan, accesses: tuple[NodeAccess, ...]) -> dict[str, A
     if missing:
         raise ValueError(f"no SSH access for node(s) {', '.join(missing)}")
     horizon = "horizon" in plan.services
-    hosts = {node.name: host_vars(node, by_name[node.name], horizon=horizon) for node in plan.nodes}
+    hosts = {
+        node.name: host_vars(
+            node, by_name[node.name], horizon=horizon, proxy=node.name == plan.access_node
+        )
+        for node in plan.nodes
+    }
     groups = {
         role.value: {"hosts": {node.name: None for node in plan.nodes_with(role)}} for role in Role
     }

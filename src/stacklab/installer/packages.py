@@ -38,11 +38,16 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.STORAGE: (),
 }
 HORIZON = ("openstack-dashboard-apache",)
+PROXY = ("nginx", "openssl")  # the TLS reverse proxy, on the access node only
 
 
-def packages_for(roles: Iterable[Role], *, horizon: bool, virt_type: str | None) -> list[str]:
+def packages_for(
+    roles: Iterable[Role], *, horizon: bool, virt_type: str | None, proxy: bool = False
+) -> list[str]:
     """Sorted and unique: the packages of a node with these roles."""
     chosen = set(COMMON)
+    if proxy:
+        chosen.update(PROXY)
     for role in roles:
         chosen.update(BY_ROLE[role])
         if role is Role.COMPUTE:
