@@ -144,7 +144,7 @@ class ChurnKit:
     keypair: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def churn_kit(lab: AioLab) -> ChurnKit:
     """A tiny image (a guest needs not boot for its port to be wired), a flavor, a network."""
     cloud = connect(admin_credentials(lab.name, lab.directory))
