@@ -204,8 +204,11 @@ class _Up:
 
         def install(plan: Plan) -> None:
             from stacklab.installer.installer import Installer
+            from stacklab.installer.package_layer import keep_package_layers
 
             Installer(plan, self.lab_context(plan), self.nodes).run_phase(phase)
+            if phase == "packages":
+                keep_package_layers(self.provider, plan, self.lab_context(plan))
 
         return install
 

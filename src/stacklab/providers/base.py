@@ -97,6 +97,18 @@ class Snapshots(Protocol):
 
 
 @runtime_checkable
+class PackageLayers(Protocol):
+    """Cached image layers with a node's packages installed but not configured: saved after
+    the first lab's packages phase, under the next labs' nodes, whose packages phase then
+    downloads and installs nothing. Node creation uses them by itself."""
+
+    def save_package_layers(self, plan: Plan, context: LabContext) -> list[str]:
+        """Save a layer from each node whose packages have none cached yet; the names saved.
+        Call right after the packages phase, before anything configures the nodes."""
+        ...
+
+
+@runtime_checkable
 class PlannedDeletions(Protocol):
     """What `down` would delete, in order, deleting nothing (`down --dry-run`)."""
 

@@ -1,8 +1,9 @@
 """Node images as layers in the cache dir: a Debian base made once with debootstrap, shared
 read-only by every node of every lab as the lowest layer of the node's overlayfs root.
 
-Layers are plain directories, listed top first as overlayfs wants its `lowerdir`. A later
-"packages" layer (OpenStack preinstalled) goes on top of the base by the same means.
+Layers are plain directories, listed top first as overlayfs wants its `lowerdir`. A
+package layer (OpenStack's packages installed, see package_layers.py) goes on top of the
+base by the same means.
 A layer is built in a hidden directory beside its final place and renamed into place only
 when complete, so an interrupted build never leaves a half image that is used later.
 """
@@ -67,7 +68,7 @@ def is_complete(layer: Path) -> bool:
 
 
 @contextmanager
-def _build_lock(directory: Path, name: str) -> Iterator[None]:
+def build_lock(directory: Path, name: str) -> Iterator[None]:
     """One build of a layer at a time on this host; others wait, then find it done."""
     with (directory / f".{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -95,7 +96,7 @@ def ensure_base_image(
     if is_complete(target):
         return target
     directory.mkdir(parents=True, exist_ok=True)
-    with _build_lock(directory, image.name):
+    with build_lock(directory, image.name):
         if is_complete(target):
             return target
         for leftover in directory.glob(f".{image.name}.build-*"):

@@ -17,7 +17,8 @@ from stacklab.plan.models import Plan, PlannedNode
 from stacklab.providers.base import FoundResource, LabContext, NodeAccess, ProgressCallback
 from stacklab.providers.local.apt_cache import debian_mirror, ensure_apt_cache, security_mirror
 from stacklab.providers.local.discovery import as_resources, inventory
-from stacklab.providers.local.images import SUPPORTED_RELEASES, node_layers
+from stacklab.providers.local.images import SUPPORTED_RELEASES, BaseImage, images_dir, node_layers
+from stacklab.providers.local.layer_saving import NodeLayerSource, save_node_layer
 from stacklab.providers.local.naming import (
     bridge_name,
     mount_source,
@@ -53,6 +54,7 @@ from stacklab.providers.local.nodes import (
     write_marker,
     write_node_files,
 )
+from stacklab.providers.local.package_layers import is_package_layer, layers_for
 from stacklab.providers.local.snapshots import (
     SPEC_COPY,
     read_manifest,
@@ -89,7 +91,8 @@ HOST_TOOLS = {
 
 
 class LocalProvider:
-    """Implements the Provider contract and the StopStart capability."""
+    """Implements the Provider contract and the StopStart, Snapshots and PackageLayers
+    capabilities."""
 
     kind = KIND
 
@@ -185,9 +188,11 @@ class LocalProvider:
             proxy = apt_proxy_url(plan.network(NetworkName.MANAGEMENT).gateway)
             build_proxy = apt_proxy_url(IPv4Address("127.0.0.1"))
         apt = AptSettings(mirror, security_mirror(), proxy)
-        layers = node_layers(self.runner, plan.release, mirror, build_proxy, context.progress)
+        base = node_layers(self.runner, plan.release, mirror, build_proxy, context.progress)
         booting = [
-            node for node in plan.nodes if self._ensure_node(plan, node, context, layers, apt)
+            node
+            for node in plan.nodes
+            if self._ensure_node(plan, node, context, layers_for(plan, node, base), apt)
         ]
         known_hosts = known_hosts_path(context.directory)
         roots = {node.name: node_dirs(context.directory, node.name).root for node in plan.nodes}
@@ -243,6 +248,10 @@ class LocalProvider:
         ):
             context.progress(f"node {node.name}: disk from snapshot {self.from_snapshot}")
         layers = self._layers_of(dirs, layers, context.progress)
+        if any(is_package_layer(layer) for layer in layers):
+            context.progress(
+                f"node {node.name}: its packages from the cached layer {layers[0].name}"
+            )
         write_marker(dirs, NodeMarker(plan.lab, node.name, tuple(map(str, layers))))
         context.record(KIND, "directory", str(dirs.path), node=node.name)
         if mount_root(self.runner, dirs, mount_source(plan.lab, node.name), layers):
@@ -268,6 +277,15 @@ class LocalProvider:
         kept = tuple(Path(layer) for layer in marker.layers)
         if all(layer.is_dir() for layer in kept):
             return kept
+        gone = [layer for layer in kept if is_package_layer(layer) and not layer.is_dir()]
+        if gone:
+            # Its upper dir holds only what came after those packages: without them the
+            # node would be broken, not older.
+            raise ProviderError(
+                f"Node {dirs.path.name} was made on the package layer {gone[0]}, which is "
+                "gone from the cache.",
+                fix=f"make the lab anew: `stacklab down {marker.lab}`, then `stacklab up`",
+            )
         progress(f"{dirs.path.name}: its image layers are gone from the cache; using the current")
         return current
 
@@ -310,6 +328,20 @@ class LocalProvider:
         if record.spec_path and Path(record.spec_path).exists():
             shutil.copy2(record.spec_path, target / SPEC_COPY)
         return {node: str(target / node) for node in nodes}
+
+    # PackageLayers
+
+    def save_package_layers(self, plan: Plan, context: LabContext) -> list[str]:
+        if self.from_snapshot is not None:
+            return []  # its nodes hold a configured cloud, not bare packages
+        base = images_dir() / BaseImage(plan.release).name
+        saved = []
+        for node in plan.nodes:
+            source = NodeLayerSource(plan.lab, node, node_dirs(context.directory, node.name))
+            layer = save_node_layer(self.runner, plan, source, base, context.progress)
+            if layer is not None:
+                saved.append(layer.name)
+        return saved
 
     def restore_lab_files(self, lab: str, directory: Path) -> None:
         if self.from_snapshot is not None:
