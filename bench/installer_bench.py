@@ -1,9 +1,11 @@
 """How long the installer takes for a local all-in-one lab, and how much memory the lab uses.
 
 - cold: a new lab, `stacklab up --until dashboard` (nodes booted, every package downloaded
-  through the host's apt cache, or from it if an earlier lab filled it);
+  through the host's apt cache, or from it if an earlier lab filled it); cold only when
+  no package layer is cached yet (`rm -rf ~/.cache/stacklab/images/*-packages-*` first);
 - converge: `up` again on the same lab (every phase runs, nothing changes);
-- warm: a second new lab after the first is gone (the apt cache holds every package);
+- warm: a second new lab after the first is gone: its node starts on the package layer the
+  first saved (bench/package_layer_bench.py times that phase alone);
 - memory: the proportional set size (PSS) of every process in the node, summed, once the
   cloud has settled, with the biggest services.
 
