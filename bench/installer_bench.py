@@ -15,27 +15,16 @@ Run as root: .venv/bin/python bench/installer_bench.py [--skip-warm]
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-STACKLAB = Path(sys.executable).with_name("stacklab")
+from labbench import lab_home, stacklab
+
 LAB = "ibench"
 SPEC = f"name: {LAB}\nos: debian-12\n"
 LAST_PHASE = "dashboard"
 SETTLE_S = 60
-
-
-def stacklab(*args: str) -> float:
-    started = time.perf_counter()
-    done = subprocess.run([str(STACKLAB), *args], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"stacklab {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return time.perf_counter() - started
 
 
 def phase_seconds() -> dict[str, float]:
@@ -107,12 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-warm", action="store_true", help="no second lab")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="stacklab-bench-") as home:
-        os.chdir(home)
-        os.environ["XDG_STATE_HOME"] = f"{home}/state"
-        os.environ["XDG_CONFIG_HOME"] = f"{home}/config"
-        Path("stacklab.yaml").write_text(SPEC)
-        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    with lab_home(SPEC):
         try:
             cold = stacklab("up", "--until", LAST_PHASE)
             report("cold install (new lab)", cold, phase_seconds())

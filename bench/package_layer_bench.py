@@ -15,27 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
+from labbench import lab_home, stacklab
 from stacklab.providers.local.package_layers import STAMP
 
-STACKLAB = Path(sys.executable).with_name("stacklab")
 LAB = "plbench"
 SPEC = f"name: {LAB}\nos: debian-12\n"
-
-
-def stacklab(*args: str) -> float:
-    started = time.perf_counter()
-    done = subprocess.run([str(STACKLAB), *args], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"stacklab {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return time.perf_counter() - started
 
 
 def aio_layer() -> Path:
@@ -78,13 +67,8 @@ def main() -> None:
     parser.add_argument("--until", default="packages", help="last step of each `up`")
     parser.add_argument("--drop-layer", action="store_true", help="drop a cached layer first")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="stacklab-bench-") as home:
-        os.chdir(home)
-        os.environ["XDG_STATE_HOME"] = f"{home}/state"
-        os.environ["XDG_CONFIG_HOME"] = f"{home}/config"
-        Path("stacklab.yaml").write_text(SPEC)
+    with lab_home(SPEC):
         layer = aio_layer()
-        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         if layer.exists() and options.drop_layer:
             shutil.rmtree(layer)
         if layer.exists():

@@ -13,20 +13,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-STACKLAB = Path(sys.executable).with_name("stacklab")
-
-
-def stacklab(*args: str) -> float:
-    started = time.perf_counter()
-    done = subprocess.run([str(STACKLAB), *args], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"stacklab {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return time.perf_counter() - started
+from labbench import stacklab
 
 
 def restored_steps(lab: str, since: str) -> dict[str, float]:
