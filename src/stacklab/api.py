@@ -8,16 +8,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from stacklab.access.cloud_files import access_step, lab_environment, remove_lab_clouds
+from stacklab.access.cloud_files import access_step, lab_environment
 from stacklab.access.ssh_config_hosts import written_access
 from stacklab.access.tunnel import Tunnel, horizon_address, lab_routes, lab_tunnel
 from stacklab.bootstrap.resources import TEST_IMAGE
 from stacklab.bootstrap.run import bootstrap_step
 from stacklab.catalog import Catalog, load_catalog
 from stacklab.catalog.models import Virtualization
+from stacklab.catalog.releases import release_of
 from stacklab.config.loader import LineMap, load_spec, spec_hash, with_lines
 from stacklab.config.models import Preset, ProviderKind, Spec
-from stacklab.config.presets import RELEASES, node_specs
+from stacklab.config.presets import node_specs
 from stacklab.config.template import render_spec
 from stacklab.core.context import LabContext
 from stacklab.core.nodes import NodeAccess, ProgressCallback
@@ -36,8 +37,8 @@ from stacklab.errors import HostError, NotYetImplemented, SpecError, StacklabErr
 from stacklab.images.cloud_image import fetch_cloud_image
 from stacklab.images.test_image import ImageBuild
 from stacklab.images.test_image import build_test_image as build_test_image_with
-from stacklab.installer.clouds import LAB_CLOUDS_FILE
-from stacklab.installer.health import CloudHealth, cloud_health, recorded_roles
+from stacklab.installer.health import CloudHealth, cloud_health, planned_roles
+from stacklab.labcloud.clouds_file import LAB_CLOUDS_FILE, remove_lab_clouds
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers import provider_for, provider_kind_for
@@ -136,7 +137,7 @@ def doctor(
     """Check this host for the local provider, sized for the spec's nodes (default: AIO)."""
     spec = load(path).spec if path and path.exists() else Spec(name="doctor")
     roles = [node.roles for node in node_specs(spec)]
-    requirements = requirements_for(roles, RELEASES[spec.os].codename)
+    requirements = requirements_for(roles, release_of(spec.os).codename)
     mirror = getattr(spec.provider, "mirror", None)
     if mirror is not None:
         requirements = replace(requirements, mirror=str(mirror))
@@ -404,7 +405,7 @@ def _cloud_health(record: LabRecord | None) -> CloudHealth | None:
     directory = lab_dir(record.name)
     if not (directory / LAB_CLOUDS_FILE).exists():
         return None
-    return cloud_health(record.name, recorded_roles(record.plan), directory)
+    return cloud_health(record.name, planned_roles(Plan.from_dict(record.plan)), directory)
 
 
 def list_labs() -> list[LabRecord]:
@@ -494,7 +495,7 @@ def _set_status(name: str, status: LabState) -> None:
 def node_access(name: str, node: str) -> NodeAccess:
     """How to SSH to a node of a lab: from the saved plan and the lab's key."""
     record = _lab_record(name)
-    nodes = {n["name"]: n for n in record.plan["nodes"]}
+    nodes = {n.name: n for n in Plan.from_dict(record.plan).nodes}
     if node not in nodes:
         raise HostError(
             f"Lab {name} has no node {node!r}.", fix=f"use one of: {', '.join(sorted(nodes))}"
@@ -504,10 +505,9 @@ def node_access(name: str, node: str) -> NodeAccess:
         own = provider.node_access(name, node) if isinstance(provider, OwnNodeAddresses) else None
         if own is not None:
             return own
-    management = next(nic for nic in nodes[node]["nics"] if nic["network"] == "management")
     return NodeAccess(
         name=node,
-        host=management["address"],
+        host=str(nodes[node].management_address),
         user="root",
         port=22,
         private_key=lab_dir(name) / "ssh" / "id_ed25519",
@@ -519,20 +519,21 @@ def tunnel(name: str, *, sshuttle_installed: bool | None = None) -> Tunnel:
     (sshuttle, else an SSH forward); a local lab needs none. sshuttle_installed: default,
     whether it is on PATH."""
     record = _lab_record(name)
+    saved = Plan.from_dict(record.plan)
     access = None
     if record.provider != "local":
         # Not node_access: the plan knows the management address only, not a public one.
-        access = written_access(name, lab_dir(name), record.plan["access_node"])
+        access = written_access(name, lab_dir(name), saved.access_node)
     if sshuttle_installed is None:
         sshuttle_installed = shutil.which("sshuttle") is not None
     return lab_tunnel(
         name,
         record.provider,
-        lab_routes(record.plan),
+        lab_routes(saved),
         access,
         known_hosts_path(lab_dir(name)),
         sshuttle_installed=sshuttle_installed,
-        horizon=horizon_address(record.plan),
+        horizon=horizon_address(saved),
     )
 
 
@@ -545,9 +546,8 @@ def verify(name: str, *, report: Callable[[PhaseResult], None] = lambda r: None)
     """Boot an instance from the test image, check console markers, floating IP, SSH; clean up."""
     record = _lab_record(name)
     # The local host sits on the provider network; elsewhere the access node pings.
-    access_node = (
-        None if record.provider == "local" else node_access(name, record.plan["access_node"])
-    )
+    saved = Plan.from_dict(record.plan)
+    access_node = None if record.provider == "local" else node_access(name, saved.access_node)
     return verify_lab(name, lab_dir(name), access_node=access_node, report=report)
 
 

@@ -9,15 +9,17 @@ Building the command is pure; the CLI prints it or runs it."""
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, ip_address
 from pathlib import Path
 from typing import Any
 
+from stacklab.config.models import NetworkName
 from stacklab.core.nodes import NodeAccess
 from stacklab.core.ssh import ssh_client
+from stacklab.plan.models import Plan
 
 LOCAL_PROVIDER = "local"
 TUNNELED_NETWORKS = ("management", "provider")
@@ -70,25 +72,24 @@ class Tunnel:
         }
 
 
-def lab_routes(saved_plan: Mapping[str, Any]) -> tuple[LabRoute, ...]:
-    """The management and provider networks of a plan in its JSON form (the saved plan)."""
+def lab_routes(plan: Plan) -> tuple[LabRoute, ...]:
+    """The management and provider networks of a plan."""
     return tuple(
-        LabRoute(network["name"], IPv4Network(network["cidr"]))
-        for network in saved_plan["networks"]
-        if network["name"] in TUNNELED_NETWORKS
+        LabRoute(network.name.value, network.cidr)
+        for network in plan.networks
+        if network.name in TUNNELED_NETWORKS
     )
 
 
-def horizon_address(saved_plan: Mapping[str, Any]) -> str | None:
+def horizon_address(plan: Plan) -> str | None:
     """Where Horizon answers (the API address: the management VIP, else the controller's
     management address), or None when the lab has no Horizon."""
-    if "horizon" not in saved_plan["services"]:
+    if "horizon" not in plan.services:
         return None
-    management = next(n for n in saved_plan["networks"] if n["name"] == "management")
-    if management.get("vip"):
-        return str(management["vip"])
-    controller = next(n for n in saved_plan["nodes"] if n["name"] == saved_plan["controller"])
-    return str(next(nic for nic in controller["nics"] if nic["network"] == "management")["address"])
+    management = plan.network(NetworkName.MANAGEMENT)
+    if management.vip is not None:
+        return str(management.vip)
+    return str(plan.node(plan.controller).management_address)
 
 
 def lab_tunnel(

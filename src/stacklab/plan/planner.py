@@ -5,8 +5,9 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 
 from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Virtualization
+from stacklab.catalog.releases import release_of
 from stacklab.config.models import Hypervisor, NetworkName, ProviderKind, Role, Spec, SshProvider
-from stacklab.config.presets import RELEASES, node_specs
+from stacklab.config.presets import node_specs
 from stacklab.config.rules import (
     access_problems,
     machine_problems,
@@ -82,7 +83,7 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
         )
         for name, joined in members.items()
     }
-    release = RELEASES[spec.os]
+    release = release_of(spec.os)
     domain = f"{spec.name}.internal"
     planned_nodes = []
     for node in nodes:

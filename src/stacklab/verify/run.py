@@ -10,11 +10,11 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stacklab.bootstrap.credentials import lab_credentials, lab_private_key
 from stacklab.bootstrap.resources import TEST_IMAGE, VERIFY_FLAVOR
 from stacklab.core.context import LabContext
 from stacklab.core.nodes import NodeAccess
 from stacklab.errors import StacklabError
+from stacklab.labcloud.credentials import lab_credentials, lab_private_key
 from stacklab.openstack_api import OpenStackCloud, connect
 from stacklab.plan.models import Plan
 from stacklab.verify.checks import (
