@@ -20,8 +20,8 @@ from stacklab.config.models import NetworkName
 from stacklab.core.nodes import NodeAccess
 from stacklab.core.ssh import ssh_client
 from stacklab.plan.models import Plan
+from stacklab.providers.registry import traits_of
 
-LOCAL_PROVIDER = "local"
 TUNNELED_NETWORKS = ("management", "provider")
 SOCKS_PORT = 1080
 HORIZON_LOCAL_PORT = 8080
@@ -103,8 +103,8 @@ def lab_tunnel(
     horizon: str | None = None,
 ) -> Tunnel:
     """The tunnel into a lab through its access node (access), or none for a local lab."""
-    if provider == LOCAL_PROVIDER:
-        return no_tunnel(lab, routes)
+    if traits_of(provider).host_on_lab_networks:
+        return no_tunnel(lab, provider, routes)
     if access is None:
         raise ValueError(f"a {provider} lab needs its access node to tunnel through")
     if sshuttle_installed:
@@ -112,13 +112,13 @@ def lab_tunnel(
     return forward_tunnel(lab, provider, routes, access, known_hosts, horizon)
 
 
-def no_tunnel(lab: str, routes: Sequence[LabRoute]) -> Tunnel:
+def no_tunnel(lab: str, provider: str, routes: Sequence[LabRoute]) -> Tunnel:
     networks = ", ".join(f"{route.network} {route.cidr}" for route in routes)
     hint = (
         f"Lab {lab} is local: this host has an address on each lab network ({networks}), "
         "so no tunnel is needed; the APIs and floating IPs answer here directly."
     )
-    return Tunnel(lab, LOCAL_PROVIDER, TunnelKind.NONE, (), tuple(routes), None, hint)
+    return Tunnel(lab, provider, TunnelKind.NONE, (), tuple(routes), None, hint)
 
 
 def sshuttle_tunnel(

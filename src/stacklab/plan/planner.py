@@ -29,6 +29,7 @@ from stacklab.plan.models import (
     PlannedNode,
     Step,
 )
+from stacklab.plan.steps import STEPS
 
 PURPOSES = {
     NetworkName.MANAGEMENT: "APIs, database, message queue and SSH between nodes",
@@ -219,30 +220,7 @@ def _cost(spec: Spec, catalog: ProviderCatalog, nodes: tuple[PlannedNode, ...]) 
 
 
 def _steps(spec: Spec) -> tuple[Step, ...]:
-    steps = [
-        Step("preflight", "check the host or account; probe KVM"),
-        Step("networks", "create the lab networks"),
-        Step("nodes", "create and boot the nodes; wait for SSH"),
-        Step("packages", "install the OpenStack packages"),
-        Step("database", "MariaDB, RabbitMQ, memcached"),
-        Step("identity", "Keystone and the service catalog"),
-        Step("image", "Glance"),
-        Step("placement", "Placement"),
-        Step("compute", "Nova: API, conductor, scheduler, noVNC, compute"),
-        Step("network", "Neutron: server, linuxbridge, DHCP, L3 and metadata agents"),
-    ]
-    if spec.services.cinder:
-        steps.append(Step("block-storage", "Cinder with LVM on the storage node"))
-    if spec.services.octavia:
-        steps.append(Step("load-balancer", "Octavia"))
-    if spec.services.horizon:
-        steps.append(Step("dashboard", "Horizon"))
-    steps += [
-        Step("bootstrap", "flavors, image, networks, router, security groups"),
-        Step("access", "clouds.yaml, openrc, SSH config"),
-        Step("verify", "boot an instance and check it"),
-    ]
-    return tuple(steps)
+    return tuple(Step(step.name, step.description) for step in STEPS if step.needed(spec))
 
 
 def _warnings(spec: Spec, nodes: tuple[PlannedNode, ...]) -> tuple[str, ...]:
