@@ -55,7 +55,7 @@ def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
         if spec is not None and spec.name == name:
             return provider_for(spec)
     # With no record and no kind given, the lab is looked for on this host.
-    kind = record.provider if record else provider_kind or host_provider().kind.value
+    kind = record.provider if record else provider_kind or host_provider().value
     return provider_kind_for(kind)
 
 
