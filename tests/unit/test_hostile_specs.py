@@ -161,7 +161,9 @@ def test_aliases_within_the_bound_are_fine() -> None:
             - name: network
               address: 192.0.2.11
               interfaces: {management: eth1, overlay: eth2, provider: eth3, uplink: eth0}
-            - {name: compute1, address: 192.0.2.12, interfaces: &ov {management: eth1, overlay: eth2}}
+            - name: compute1
+              address: 192.0.2.12
+              interfaces: &ov {management: eth1, overlay: eth2}
             - {name: compute2, address: 192.0.2.13, interfaces: *ov}
             - {name: storage, address: 192.0.2.14, interfaces: *two}
         topology: {preset: multinode}
@@ -170,7 +172,7 @@ def test_aliases_within_the_bound_are_fine() -> None:
     )
     hosts = spec.provider.hosts  # type: ignore[union-attr]
     assert hosts[3].interfaces == hosts[2].interfaces
-    assert lines[("provider", "hosts", 4, "interfaces")] == 13
+    assert lines[("provider", "hosts", 4, "interfaces")] == 15
 
 
 def test_deep_nesting_is_refused_with_its_line() -> None:
