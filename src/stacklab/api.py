@@ -53,6 +53,7 @@ from stacklab.providers.base import (
     Snapshots,
     StopStart,
 )
+from stacklab.providers.datapaths import datapaths_unprobed, probe_datapaths, probed_datapaths
 from stacklab.runner import LocalRunner
 from stacklab.state.db import JournalEntry, LabRecord, StateDB
 from stacklab.state.keys import ensure_lab_key, extra_public_key
@@ -105,7 +106,12 @@ def catalog_with_host_facts(facts: HostFacts | None) -> Catalog:
 def plan_of(loaded: LoadedSpec) -> Plan:
     facts = load_host_facts() if loaded.spec.provider_kind is ProviderKind.LOCAL else None
     try:
-        return make_plan(loaded.spec, catalog_with_host_facts(facts), source=str(loaded.path))
+        return make_plan(
+            loaded.spec,
+            catalog_with_host_facts(facts),
+            source=str(loaded.path),
+            datapaths=probed_datapaths(loaded.spec),
+        )
     except SpecError as error:
         raise SpecError(
             with_lines(error.problems, str(loaded.path), loaded.lines), str(loaded.path)
@@ -264,6 +270,9 @@ def up(
         probe_hypervisor(
             LocalRunner(), qemu_installed=shutil.which("qemu-system-x86_64") is not None
         )
+        plan = plan_of(loaded)
+    if datapaths_unprobed(loaded.spec):  # so is Open vSwitch's datapath
+        probe_datapaths(loaded.spec, plan, provider)
         plan = plan_of(loaded)
     db = StateDB()
     try:
