@@ -13,11 +13,12 @@ from ssh_hosts import FakeHost, FakeHosts
 from stacklab.catalog import load_catalog
 from stacklab.config.models import OperatingSystem, Spec
 from stacklab.config.models import SshProvider as SshSettings
+from stacklab.core.context import LabContext
 from stacklab.doctor.ovs_datapath import decide_datapath, read_kernel_facts
 from stacklab.errors import HostError, ProviderError
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
-from stacklab.providers.base import LabContext, OwnNodeAddresses
+from stacklab.providers.base import OwnNodeAddresses
 from stacklab.providers.datapaths import datapaths_unprobed, probed_datapaths
 from stacklab.providers.ssh import SshProvider
 from stacklab.providers.ssh.facts import parse_facts
