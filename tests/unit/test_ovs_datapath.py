@@ -28,6 +28,7 @@ from stacklab.plan.models import (
     USERSPACE_DATAPATH_COST,
     DatapathChoice,
     DatapathKind,
+    Plan,
 )
 from stacklab.plan.planner import plan
 
@@ -213,3 +214,15 @@ def test_the_plan_json_carries_tunnel_and_datapath() -> None:
     datapath = data["nodes"][0]["datapath"]
     assert datapath["kind"] == "userspace" and datapath["cost"] == USERSPACE_DATAPATH_COST
     assert json.loads(json.dumps(data)) == data
+
+
+def test_a_plan_saved_before_tunnel_and_datapath_reads_back_with_its_release_tunnel() -> None:
+    saved = plan(spec(), CATALOG).to_dict()
+    del saved["tunnel"]
+    for node in saved["nodes"]:
+        del node["datapath"]
+    read = Plan.from_dict(saved)
+    assert read.tunnel.name == "Geneve" and read.tunnel.overhead == 58
+    assert all(node.datapath is None for node in read.nodes)
+    again = plan(spec(), CATALOG)
+    assert Plan.from_dict(again.to_dict()) == again

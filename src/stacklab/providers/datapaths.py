@@ -6,7 +6,7 @@ provider surveys the hosts. Cloud providers say it in the catalog, so nothing is
 
 from __future__ import annotations
 
-from stacklab.config.models import ProviderKind, Spec, SshProvider
+from stacklab.config.models import Spec, SshProvider
 from stacklab.config.presets import node_specs
 from stacklab.config.tunnels import GENEVE, tunnel_for
 from stacklab.doctor.ovs_datapath import (
@@ -17,12 +17,13 @@ from stacklab.doctor.ovs_datapath import (
 )
 from stacklab.plan.models import DatapathChoice, Plan
 from stacklab.providers.base import Provider
+from stacklab.providers.registry import traits_of
 from stacklab.runner import LocalRunner
 
 
 def probed_datapaths(spec: Spec) -> dict[str, DatapathChoice]:
     """Node name -> the datapath its kernel's last probe decided (nodes never probed left out)."""
-    if spec.provider_kind is ProviderKind.LOCAL:
+    if traits_of(spec.provider_kind).nodes_on_this_host:
         choice = load_host_datapath()
         return {} if choice is None else {node.name: choice for node in node_specs(spec)}
     if isinstance(spec.provider, SshProvider):
@@ -38,7 +39,7 @@ def datapaths_unprobed(spec: Spec) -> bool:
     """True where the plan would run Open vSwitch on a kernel nobody has asked yet."""
     if tunnel_for(spec.os) is not GENEVE:
         return False
-    if spec.provider_kind is ProviderKind.LOCAL:
+    if traits_of(spec.provider_kind).nodes_on_this_host:
         return load_host_datapath() is None
     if isinstance(spec.provider, SshProvider):
         return len(probed_datapaths(spec)) < len(spec.provider.hosts)
@@ -48,7 +49,7 @@ def datapaths_unprobed(spec: Spec) -> bool:
 def probe_datapaths(spec: Spec, plan: Plan, provider: Provider) -> None:
     """Ask the kernels: this host's, or every ssh host's through the provider's survey (its
     preflight check, which also records each host's datapath)."""
-    if spec.provider_kind is ProviderKind.LOCAL:
+    if traits_of(spec.provider_kind).nodes_on_this_host:
         probe_host_datapath(LocalRunner())
-    elif spec.provider_kind is ProviderKind.SSH:
+    elif isinstance(spec.provider, SshProvider):
         provider.check(plan)
