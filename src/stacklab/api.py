@@ -56,6 +56,7 @@ from stacklab.providers.base import (
 from stacklab.runner import LocalRunner
 from stacklab.state.db import JournalEntry, LabRecord, StateDB
 from stacklab.state.keys import ensure_lab_key, extra_public_key
+from stacklab.state.lock import lab_lock
 from stacklab.state.paths import ensure_private_dir, lab_dir
 from stacklab.verify.phases import PhaseResult, VerifyResult
 from stacklab.verify.run import verify_lab, verify_step
@@ -265,6 +266,20 @@ def up(
             LocalRunner(), qemu_installed=shutil.which("qemu-system-x86_64") is not None
         )
         plan = plan_of(loaded)
+    with lab_lock(plan.lab, "up"):
+        return _up_locked(loaded, plan, path, until, from_snapshot, provider, progress, observe)
+
+
+def _up_locked(
+    loaded: LoadedSpec,
+    plan: Plan,
+    path: Path,
+    until: str | None,
+    from_snapshot: str | None,
+    provider: Provider,
+    progress: ProgressCallback,
+    observe: StepObserver | None,
+) -> UpResult:
     db = StateDB()
     try:
         existing = db.lab(plan.lab)
@@ -425,6 +440,11 @@ def down(
         if isinstance(provider, PlannedDeletions):
             return provider.planned_deletions(name)
         return provider.discover(name)
+    with lab_lock(name, "down"):
+        return _down_locked(name, provider, progress)
+
+
+def _down_locked(name: str, provider: Provider, progress: ProgressCallback) -> list[FoundResource]:
     removed = provider.destroy(name, progress)
     # Its key, passwords and cloud entries open nothing any more once the lab is gone.
     shutil.rmtree(lab_dir(name), ignore_errors=True)
@@ -448,10 +468,11 @@ def snapshot(
             fix="`stacklab up` makes the lab anew",
         )
     record = _lab_record(name)
-    images = provider.snapshot(name, progress, snapshot_name)
-    if isinstance(provider, StopStart) and record.spec_path and Path(record.spec_path).exists():
-        progress(f"starting {name} again")
-        start(Path(record.spec_path), progress=progress)
+    with lab_lock(name, "snapshot"):
+        images = provider.snapshot(name, progress, snapshot_name)
+        if isinstance(provider, StopStart) and record.spec_path and Path(record.spec_path).exists():
+            progress(f"starting {name} again")
+            _start(Path(record.spec_path), progress)
     return images
 
 
@@ -461,12 +482,19 @@ def stop(name: str, *, progress: ProgressCallback = lambda m: None) -> None:
     provider = provider_kind_for(kind)
     if not isinstance(provider, StopStart):
         raise NotYetImplemented(f"The {kind} provider cannot stop a lab.", fix="use `down`")
-    provider.stop(name, progress)
-    _set_status(name, "stopped")
+    with lab_lock(name, "stop"):
+        provider.stop(name, progress)
+        _set_status(name, "stopped")
 
 
 def start(path: Path = DEFAULT_SPEC, *, progress: ProgressCallback = lambda m: None) -> None:
     """Boot a stopped lab's nodes again, as they were."""
+    name = load(path).spec.name
+    with lab_lock(name, "start"):
+        _start(path, progress)
+
+
+def _start(path: Path, progress: ProgressCallback) -> None:
     loaded = load(path)
     plan = plan_of(loaded)
     provider = provider_for(loaded.spec)
