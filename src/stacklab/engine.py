@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from stacklab.errors import NotYetImplemented, StacklabError, StepError, UserAbort
 from stacklab.plan.models import Plan, Step
 from stacklab.state.db import StateDB
+from stacklab.step_failures import as_step_error
 
 StepHandler = Callable[[Plan], None]
 
@@ -100,9 +101,10 @@ def _run_one(
     except StacklabError as error:
         db.end_step(entry, "failed", error.render())
         raise StepError(step.name, error) from error
-    except Exception as bug:
-        db.end_step(entry, "failed", f"internal error: {bug!r}")
-        raise
+    except Exception as unforeseen:
+        cause = as_step_error(plan.lab, step.name, unforeseen)
+        db.end_step(entry, "failed", cause.render())
+        raise StepError(step.name, cause) from unforeseen
     seconds = time.monotonic() - started
     db.end_step(entry, "ok")
     if observe:
