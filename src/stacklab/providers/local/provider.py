@@ -17,9 +17,12 @@ from stacklab.plan.models import Plan, PlannedNode
 from stacklab.providers.base import FoundResource, LabContext, NodeAccess, ProgressCallback
 from stacklab.providers.local.apt_cache import debian_mirror, ensure_apt_cache, security_mirror
 from stacklab.providers.local.discovery import as_resources, inventory
+from stacklab.providers.local.forward_policy import dropping_chains
 from stacklab.providers.local.images import SUPPORTED_RELEASES, BaseImage, images_dir, node_layers
+from stacklab.providers.local.ip_forwarding import ensure_ip_forwarding, restore_ip_forwarding
 from stacklab.providers.local.layer_saving import NodeLayerSource, save_node_layer
 from stacklab.providers.local.naming import (
+    ALIAS_PREFIX,
     bridge_name,
     mount_source,
     namespace_name,
@@ -32,8 +35,7 @@ from stacklab.providers.local.network import (
     delete_link,
     delete_namespace,
     ensure_bridge,
-    ensure_ip_forwarding,
-    ensure_nat,
+    ensure_lab_table,
     ensure_node_links,
     host_links,
 )
@@ -151,6 +153,7 @@ class LocalProvider:
         if self.from_snapshot is not None:
             self._check_snapshot_fits(plan, self.from_snapshot)
         own = {bridge_name(plan.lab, network.name) for network in plan.networks}
+        self._check_forwarding(plan.lab, sorted(own))
         cidrs = [network.cidr for network in plan.networks]
         conflicts = conflicting_routes(self.runner, cidrs, own)
         if conflicts:
@@ -164,8 +167,21 @@ class LocalProvider:
 
     # create
 
+    def _check_forwarding(self, lab: str, bridges: list[str]) -> None:
+        ruleset = self.runner.run(["nft", "-j", "list", "ruleset"], check=False).stdout
+        blockers = dropping_chains(ruleset, bridges)
+        if blockers:
+            first = blockers[0]
+            raise HostError(
+                f"This host drops forwarded traffic by default (nft table {first.family} "
+                f"{first.table}, chain {first.chain}, policy drop; Docker sets it): the nodes "
+                f"of lab {lab} would reach neither each other across its networks nor the way "
+                "out, and a lab's own table cannot accept around a drop.",
+                fix=f"accept the labs' bridges there, once for all labs: {first.fix()}; "
+                "each lab's own nft table still keeps labs apart. Then `stacklab up` again",
+            )
+
     def create_networks(self, plan: Plan, context: LabContext) -> None:
-        ensure_ip_forwarding()
         for network in plan.networks:
             if ensure_bridge(self.runner, plan.lab, network):
                 name = bridge_name(plan.lab, network.name)
@@ -175,10 +191,15 @@ class LocalProvider:
         if uplink is None:
             raise HostError("This host has no default route.", fix="check `ip route`")
         cidrs = [network.cidr for network in plan.networks]
-        if ensure_nat(self.runner, plan.lab, cidrs, uplink):
+        bridges = [bridge_name(plan.lab, network.name) for network in plan.networks]
+        if ensure_lab_table(self.runner, plan.lab, cidrs, bridges, uplink):
             table = nft_table_name(plan.lab)
-            context.progress(f"nftables table {table}: NAT out of {uplink}")
+            context.progress(f"nftables table {table}: NAT out of {uplink}, other labs fenced off")
             context.record(KIND, "nft-table", table, uplink=uplink)
+        # After the bridges exist: a lab going away meanwhile then sees this one and leaves
+        # forwarding on.
+        if ensure_ip_forwarding():
+            context.progress("IPv4 forwarding turned on (off again when the last lab goes)")
 
     def create_nodes(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]:
         mirror = debian_mirror(self._mirror)
@@ -357,7 +378,15 @@ class LocalProvider:
         removed = as_resources(found)
         tear_down(self.runner, found, progress)
         verify_gone(self.runner, lab)
+        if restore_ip_forwarding(self._labs_left) == "0":
+            progress("IPv4 forwarding off again, as it was before the first lab")
         return removed
+
+    def _labs_left(self) -> bool:
+        prefix = f"{ALIAS_PREFIX}:"
+        return any(
+            (link.alias or "").startswith(prefix) for link in host_links(self.runner).values()
+        )
 
     # StopStart
 
