@@ -8,17 +8,20 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-from stacklab.access.ssh import known_hosts_path, ssh_argv
 from stacklab.catalog.loader import load_catalog
 from stacklab.config.models import NetworkName, Spec
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import known_hosts_path, ssh_argv
+from stacklab.errors import HostError
 from stacklab.plan.models import Plan, PlannedNode
 from stacklab.plan.planner import plan as make_plan
-from stacklab.providers.base import LabContext, NodeAccess
 from stacklab.providers.local.apt_cache import debian_mirror
 from stacklab.providers.local.forward_policy import dropping_chains
 from stacklab.providers.local.ip_forwarding import BEFORE_FILE, HOST_RUNTIME, IP_FORWARD
@@ -168,6 +171,31 @@ def test_a_host_whose_forwarding_drops_is_found_and_the_fix_suffices() -> None:
         assert dropping_chains(nft("-j", "list", "ruleset").stdout, bridges) == []
     finally:
         RUNNER.run(["ip", "netns", "del", FORWARDING_NS], check=False)
+
+
+def test_a_lab_of_the_same_name_from_another_state_dir_is_refused_not_a_traceback(
+    labs: tuple[SmallLab, SmallLab], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reported FileNotFoundError on the node's host key: fenca's n1 runs from the
+    fixture's state dir, so a second fenca made from another one skipped booting n1 and
+    read a host key under a root it never made."""
+    fenca, _ = labs
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "other-state"))
+    twin = fenca.plan
+    directory = ensure_private_dir(lab_dir(twin.lab))
+    private, public = ensure_lab_key(directory, twin.lab, RUNNER)
+    with StateDB() as db:
+        context = LabContext(twin.lab, directory, db, private, public, lambda message: None)
+        for attempt in (
+            lambda: LocalProvider().check(twin),
+            lambda: LocalProvider().create_nodes(twin, context),
+        ):
+            with pytest.raises(HostError) as refused:
+                attempt()
+            shown = refused.value.render()
+            assert "Node n1 of lab fenca already runs on this host" in shown
+            assert str(fenca.context.directory) in shown and "XDG_STATE_HOME" in shown
+    assert fenca.ssh("n1", "true").ok  # and the running lab was left alone
 
 
 @pytest.mark.lab_teardown

@@ -23,6 +23,7 @@ from stacklab.providers.local.forward_policy import dropping_chains
 from stacklab.providers.local.images import SUPPORTED_RELEASES, BaseImage, images_dir, node_layers
 from stacklab.providers.local.ip_forwarding import ensure_ip_forwarding, restore_ip_forwarding
 from stacklab.providers.local.layer_saving import NodeLayerSource, save_node_layer
+from stacklab.providers.local.mounts import is_mounted
 from stacklab.providers.local.naming import (
     ALIAS_PREFIX,
     bridge_name,
@@ -47,6 +48,7 @@ from stacklab.providers.local.nodes import (
     NodeDirs,
     NodeMarker,
     NodeProcesses,
+    host_key_path,
     host_public_key,
     leaders,
     mount_root,
@@ -59,6 +61,7 @@ from stacklab.providers.local.nodes import (
     write_node_files,
 )
 from stacklab.providers.local.package_layers import is_package_layer, layers_for
+from stacklab.providers.local.processes import nspawn_directory
 from stacklab.providers.local.snapshots import (
     SPEC_COPY,
     read_manifest,
@@ -154,6 +157,10 @@ class LocalProvider:
             )
         if self.from_snapshot is not None:
             self._check_snapshot_fits(plan, self.from_snapshot)
+        directory = lab_dir(plan.lab)
+        for node in plan.nodes:
+            running = leaders(namespace_name(plan.lab, node.name))
+            _refuse_foreign_node(plan.lab, node.name, running, node_dirs(directory, node.name).root)
         own = {bridge_name(plan.lab, network.name) for network in plan.networks}
         self._check_forwarding(plan.lab, sorted(own))
         cidrs = [network.cidr for network in plan.networks]
@@ -256,9 +263,15 @@ class LocalProvider:
     ) -> bool:
         """Boot the node unless it runs; True if it was started now."""
         machine = namespace_name(plan.lab, node.name)
-        if leaders(machine):
-            return False
         dirs = node_dirs(context.directory, node.name)
+        running = leaders(machine)
+        if running:
+            _refuse_foreign_node(plan.lab, node.name, running, dirs.root)
+            if is_mounted(dirs.root) and host_key_path(dirs.root).is_file():
+                return False
+            # It runs on its own mount of a root that is no longer mounted here (unmounted
+            # by hand): power-cycle it onto the root this lab writes to.
+            context.progress(f"node {node.name}: its root is not mounted here; restarting it")
         # Not running (never started, stopped, or its nspawn died): whatever it left behind
         # goes, and it boots as after a power cycle, on fresh links.
         stop_nodes(self.runner, [NodeProcesses(machine, machine)], timeout=0, graceful=False)
@@ -399,6 +412,23 @@ class LocalProvider:
     def start(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]:
         self.create_networks(plan, context)
         return self.create_nodes(plan, context)
+
+
+def _refuse_foreign_node(lab: str, node: str, pids: list[int], root: Path) -> None:
+    """Machine names are host-wide but lab directories are per state directory: a node of
+    the same lab name booted from another XDG_STATE_HOME is not this lab's to reuse (its
+    root here was never made: reading its host key failed with a bare FileNotFoundError)."""
+    for pid in pids:
+        booted = nspawn_directory(pid)
+        if booted is not None and booted != root:
+            raise HostError(
+                f"Node {node} of lab {lab} already runs on this host (systemd-nspawn pid {pid}) "
+                f"from {booted}, not from this lab's {root}: a lab of the same name was made "
+                "with another state directory (XDG_STATE_HOME or user).",
+                fix=f"run stacklab with that state directory (it is the one above "
+                f"`stacklab/labs/{lab}`), or `stacklab down {lab}` there first, or give this "
+                "lab another name",
+            )
 
 
 def _runs(machine: str) -> bool:
