@@ -8,7 +8,8 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stacklab.errors import HostError, StacklabError, UnexpectedError
+from stacklab.core.failure_causes import cause_of
+from stacklab.errors import CommandError, HostError, StacklabError, UnexpectedError
 from stacklab.state.paths import ensure_private_dir, lab_dir
 
 LOGS_DIR = "logs"
@@ -48,3 +49,14 @@ def as_step_error(lab: str, step: str, error: Exception) -> StacklabError:
     if known is not None:
         return known
     return UnexpectedError(step, error, traceback_log(lab, step, error))
+
+
+def explained(error: StacklabError) -> StacklabError:
+    """A failed command whose output shows a known cause (a full disk while writing a
+    node's layers, a mirror gone), said with that cause and its fix."""
+    if not isinstance(error, CommandError):
+        return error
+    cause = cause_of(error.output.splitlines())
+    if cause is None:
+        return error
+    return HostError(f"{error.message}\nCause: {cause.what}.", details=error.details, fix=cause.fix)
