@@ -155,14 +155,10 @@ def up(
             LocalRunner(), qemu_installed=shutil.which("qemu-system-x86_64") is not None
         )
         plan = plan_of(loaded)
-<<<<<<< HEAD
-    with lab_lock(plan.lab, "up"), StateDB() as db:
-=======
     if datapaths_unprobed(loaded.spec):  # so is Open vSwitch's datapath
         probe_datapaths(loaded.spec, plan, provider)
         plan = plan_of(loaded)
-    with StateDB() as db:
->>>>>>> main
+    with lab_lock(plan.lab, "up"), StateDB() as db:
         run = UpRun(loaded, db, progress, provider)
         return _journaled(run, plan, until=until, from_snapshot=from_snapshot, observe=observe)
 
