@@ -363,8 +363,8 @@ def resolve_lab_name(name: str | None, path: Path = DEFAULT_SPEC) -> str:
 
 
 def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
-    """The provider that holds a lab: from its spec when that still loads, so a cloud lab is
-    looked for in its own account and region; else from its kind alone."""
+    """The provider that holds a lab: from its spec when that still loads, else from the
+    region and profile recorded in its plan, so a cloud lab is looked for where it is."""
     db = StateDB()
     try:
         record = db.lab(name)
@@ -377,7 +377,9 @@ def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
             spec = None
         if spec is not None and spec.name == name:
             return provider_for(spec)
-    return provider_kind_for(record.provider if record else provider_kind or "local")
+    if record is None:
+        return provider_kind_for(provider_kind or "local")
+    return provider_kind_for(record.provider, record.plan)
 
 
 def status(name: str, *, provider_kind: str | None = None) -> LabStatus:
@@ -457,8 +459,9 @@ def snapshot(
 
 def stop(name: str, *, progress: ProgressCallback = lambda m: None) -> None:
     """Power the lab's nodes off, keeping their disks and the lab's networks."""
-    kind = _lab_record(name).provider
-    provider = provider_kind_for(kind)
+    record = _lab_record(name)
+    kind = record.provider
+    provider = provider_kind_for(kind, record.plan)
     if not isinstance(provider, StopStart):
         raise NotYetImplemented(f"The {kind} provider cannot stop a lab.", fix="use `down`")
     provider.stop(name, progress)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from stacklab.config.models import AwsProvider as AwsSettings
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import Spec
@@ -32,9 +34,10 @@ def provider_for(spec: Spec, *, from_snapshot: str | None = None) -> Provider:
     )
 
 
-def provider_kind_for(kind: str) -> Provider:
-    """A provider to find and remove a lab's leftovers when only its kind is known
-    (the spec is gone): the cloud account comes from the environment's defaults."""
+def provider_kind_for(kind: str, recorded_plan: dict[str, Any] | None = None) -> Provider:
+    """A provider to find and remove a lab's leftovers when its spec is gone: the region and
+    profile recorded in its plan, else the environment's defaults."""
+    recorded = recorded_plan or {}
     if kind == "local":
         from stacklab.providers.local.provider import LocalProvider
 
@@ -42,7 +45,9 @@ def provider_kind_for(kind: str) -> Provider:
     if kind == "aws":
         from stacklab.providers.aws import AwsProvider
 
-        return AwsProvider.for_teardown()
+        return AwsProvider.for_teardown(
+            region=recorded.get("region"), profile=recorded.get("profile")
+        )
     if kind == "ssh":
         from stacklab.providers.ssh import SshProvider
 
