@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from stacklab.access.cloud_files import access_step, lab_environment, remove_lab_clouds
-from stacklab.access.ssh import known_hosts_path
 from stacklab.access.ssh_config_hosts import written_access
 from stacklab.access.tunnel import Tunnel, horizon_address, lab_routes, lab_tunnel
 from stacklab.bootstrap.resources import TEST_IMAGE
@@ -20,6 +19,9 @@ from stacklab.config.loader import LineMap, load_spec, spec_hash, with_lines
 from stacklab.config.models import Preset, ProviderKind, Spec
 from stacklab.config.presets import RELEASES, node_specs
 from stacklab.config.template import render_spec
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess, ProgressCallback
+from stacklab.core.ssh import known_hosts_path
 from stacklab.doctor import (
     CheckResult,
     DoctorReport,
@@ -42,11 +44,8 @@ from stacklab.providers import provider_for, provider_kind_for
 from stacklab.providers.base import (
     CostSoFar,
     FoundResource,
-    LabContext,
-    NodeAccess,
     OwnNodeAddresses,
     PlannedDeletions,
-    ProgressCallback,
     Provider,
     RestoresLabFiles,
     RunningCost,
@@ -54,7 +53,7 @@ from stacklab.providers.base import (
     StopStart,
 )
 from stacklab.runner import LocalRunner
-from stacklab.state.db import JournalEntry, LabRecord, StateDB
+from stacklab.state.db import JournalEntry, LabRecord, LabState, StateDB, up_to
 from stacklab.state.keys import ensure_lab_key, extra_public_key
 from stacklab.state.paths import ensure_private_dir, lab_dir
 from stacklab.verify.phases import PhaseResult, VerifyResult
@@ -66,7 +65,6 @@ from stacklab.workloads.launch import launch as launch_workloads
 DEFAULT_SPEC = Path("stacklab.yaml")
 # On the other providers the APIs sit on the lab's private networks, behind the access node.
 APIS_REACHED_FROM_HOST = ("local", "ssh")
-RESTORING = "restoring from a snapshot"
 
 
 @dataclass(frozen=True)
@@ -265,7 +263,21 @@ def up(
             LocalRunner(), qemu_installed=shutil.which("qemu-system-x86_64") is not None
         )
         plan = plan_of(loaded)
-    db = StateDB()
+    with StateDB() as db:
+        return _up_with(db, loaded, plan, provider, path, until, from_snapshot, progress, observe)
+
+
+def _up_with(
+    db: StateDB,
+    loaded: LoadedSpec,
+    plan: Plan,
+    provider: Provider,
+    path: Path,
+    until: str | None,
+    from_snapshot: str | None,
+    progress: ProgressCallback,
+    observe: StepObserver | None,
+) -> UpResult:
     try:
         existing = db.lab(plan.lab)
         if existing and existing.provider != plan.provider:
@@ -273,7 +285,7 @@ def up(
                 f"A lab named {plan.lab} already exists on the {existing.provider} provider.",
                 fix=f"`stacklab down {plan.lab}` first, or choose another name",
             )
-        restoring = existing is not None and existing.status == RESTORING
+        restoring = existing is not None and existing.status == LabState.RESTORING
         if from_snapshot and existing and not restoring:
             raise StateError(
                 f"Lab {plan.lab} exists; --from starts a lab anew from a snapshot.",
@@ -285,16 +297,14 @@ def up(
         if from_snapshot and isinstance(provider, RestoresLabFiles):
             provider.restore_lab_files(plan.lab, ensure_private_dir(lab_dir(plan.lab)))
         runner = _Up(loaded, db, progress, provider)
-        db.set_lab_status(plan.lab, RESTORING if from_snapshot else "creating")
+        db.set_lab_status(plan.lab, LabState.RESTORING if from_snapshot else LabState.CREATING)
         outcomes = run_steps(plan, runner.handlers(), db, until=until, observe=observe)
-        db.set_lab_status(plan.lab, "ready" if until is None else f"up to {until}")
+        db.set_lab_status(plan.lab, LabState.READY if until is None else up_to(until))
         return UpResult(plan, outcomes, runner.nodes)
     except StacklabError:
         # A restore that failed is resumed by the same `up --from`.
-        db.set_lab_status(plan.lab, RESTORING if from_snapshot else "failed")
+        db.set_lab_status(plan.lab, LabState.RESTORING if from_snapshot else LabState.FAILED)
         raise
-    finally:
-        db.close()
 
 
 @dataclass(frozen=True)
@@ -365,11 +375,8 @@ def resolve_lab_name(name: str | None, path: Path = DEFAULT_SPEC) -> str:
 def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
     """The provider that holds a lab: from its spec when that still loads, else from the
     region and profile recorded in its plan, so a cloud lab is looked for where it is."""
-    db = StateDB()
-    try:
+    with StateDB() as db:
         record = db.lab(name)
-    finally:
-        db.close()
     if record and record.spec_path and Path(record.spec_path).exists():
         try:
             spec = load(Path(record.spec_path)).spec
@@ -384,14 +391,11 @@ def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
 
 def status(name: str, *, provider_kind: str | None = None) -> LabStatus:
     provider = lab_provider(name, provider_kind)
-    db = StateDB()
-    try:
+    with StateDB() as db:
         found = provider.discover(name)
         cost = provider.running_cost(name) if isinstance(provider, CostSoFar) else None
         record = db.lab(name)
         journal = db.journal(name)
-    finally:
-        db.close()
     return LabStatus(record, name, found, journal, cost, _cloud_health(record))
 
 
@@ -406,11 +410,8 @@ def _cloud_health(record: LabRecord | None) -> CloudHealth | None:
 
 
 def list_labs() -> list[LabRecord]:
-    db = StateDB()
-    try:
+    with StateDB() as db:
         return db.labs()
-    finally:
-        db.close()
 
 
 def down(
@@ -431,11 +432,8 @@ def down(
     # Its key, passwords and cloud entries open nothing any more once the lab is gone.
     shutil.rmtree(lab_dir(name), ignore_errors=True)
     remove_lab_clouds(name)
-    db = StateDB()
-    try:
+    with StateDB() as db:
         db.forget_lab(name)
-    finally:
-        db.close()
     return removed
 
 
@@ -465,7 +463,7 @@ def stop(name: str, *, progress: ProgressCallback = lambda m: None) -> None:
     if not isinstance(provider, StopStart):
         raise NotYetImplemented(f"The {kind} provider cannot stop a lab.", fix="use `down`")
     provider.stop(name, progress)
-    _set_status(name, "stopped")
+    _set_status(name, LabState.STOPPED)
 
 
 def start(path: Path = DEFAULT_SPEC, *, progress: ProgressCallback = lambda m: None) -> None:
@@ -477,32 +475,23 @@ def start(path: Path = DEFAULT_SPEC, *, progress: ProgressCallback = lambda m: N
         raise NotYetImplemented(
             f"The {plan.provider} provider cannot start a stopped lab.", fix="use `up`"
         )
-    db = StateDB()
-    try:
+    with StateDB() as db:
         _lab_record(plan.lab)
         provider.start(plan, _Up(loaded, db, progress, provider).lab_context(plan))
-        db.set_lab_status(plan.lab, "ready")
-    finally:
-        db.close()
+        db.set_lab_status(plan.lab, LabState.READY)
 
 
 def _lab_record(name: str) -> LabRecord:
-    db = StateDB()
-    try:
+    with StateDB() as db:
         record = db.lab(name)
-    finally:
-        db.close()
     if record is None:
         raise StateError(f"No lab named {name} is known here.", fix="`stacklab list` shows labs")
     return record
 
 
-def _set_status(name: str, status: str) -> None:
-    db = StateDB()
-    try:
+def _set_status(name: str, status: LabState) -> None:
+    with StateDB() as db:
         db.set_lab_status(name, status)
-    finally:
-        db.close()
 
 
 def node_access(name: str, node: str) -> NodeAccess:

@@ -26,6 +26,7 @@ from stacklab import api
 from stacklab.catalog import load_catalog
 from stacklab.catalog.models import ImageSource
 from stacklab.config.models import Access, AwsProvider, NetworkName, Spec
+from stacklab.core.context import LabContext
 from stacklab.errors import ProviderError, SpecError
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
@@ -34,7 +35,6 @@ from stacklab.providers.aws.errors import AwsFailure
 from stacklab.providers.aws.provider import AwsProvider as Provider
 from stacklab.providers.aws.records import Instance, LaunchRequest
 from stacklab.providers.aws.retry import Pacing
-from stacklab.providers.base import LabContext
 from stacklab.state.db import StateDB
 
 pytestmark = pytest.mark.integration

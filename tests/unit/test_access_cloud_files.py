@@ -19,8 +19,8 @@ from stacklab.access.cloud_files import (
     ssh_config_text,
     write_access_files,
 )
+from stacklab.core.nodes import NodeAccess
 from stacklab.openstack_records import Credentials
-from stacklab.providers.base import NodeAccess
 from stacklab.state.secrets import Secret
 
 PASSWORD = "0123456789abcdef0123456789abcdef"

@@ -23,8 +23,8 @@ from stacklab.access.tunnel import (
 from stacklab.catalog import load_catalog
 from stacklab.cli.main import run
 from stacklab.config.models import Spec
+from stacklab.core.nodes import NodeAccess
 from stacklab.plan.planner import plan as make_plan
-from stacklab.providers.base import NodeAccess
 from stacklab.state.db import StateDB
 from stacklab.state.paths import lab_dir
 
@@ -136,11 +136,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def save_lab(name: str, provider: str, saved_plan: dict[str, Any]) -> None:
-    db = StateDB()
-    try:
+    with StateDB() as db:
         db.save_lab(name, provider, None, "hash", saved_plan)
-    finally:
-        db.close()
 
 
 def save_cloud_lab_after_its_access_step() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from stacklab.catalog import load_catalog
 from stacklab.config.models import Spec
+from stacklab.core.nodes import NodeAccess
 from stacklab.installer.ansible import (
     PLAYBOOK,
     PlaybookRun,
@@ -25,7 +26,6 @@ from stacklab.installer.inventory import build_inventory, extra_vars
 from stacklab.installer.phases import PHASES
 from stacklab.installer.proxy import proxy_vars
 from stacklab.plan.planner import plan
-from stacklab.providers.base import NodeAccess
 from stacklab.state.secrets import SecretStore
 
 LOCAL_INVENTORY = {

@@ -10,11 +10,11 @@ import pytest
 
 from stacklab.catalog import load_catalog
 from stacklab.config.models import Spec
+from stacklab.core.nodes import NodeAccess
 from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
 from stacklab.installer.phases import PHASES, SECRET_NAMES
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
-from stacklab.providers.base import NodeAccess
 from stacklab.state.secrets import SecretStore
 
 CATALOG = load_catalog(with_host=False)

@@ -4,8 +4,8 @@ import os
 from ipaddress import IPv4Network
 from pathlib import Path
 
-from stacklab.access.ssh import ssh_argv
-from stacklab.providers.base import NodeAccess
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import ssh_argv
 from stacklab.providers.local.apt_cache import render_backends, security_mirror
 from stacklab.providers.local.images import BASE_PACKAGES, BaseImage
 from stacklab.providers.local.mounts import parse_mountinfo

@@ -13,10 +13,11 @@ from ssh_hosts import FakeHost, FakeHosts
 from stacklab.catalog import load_catalog
 from stacklab.config.models import Spec
 from stacklab.config.models import SshProvider as SshSettings
+from stacklab.core.context import LabContext
 from stacklab.errors import HostError, ProviderError
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
-from stacklab.providers.base import LabContext, OwnNodeAddresses
+from stacklab.providers.base import OwnNodeAddresses
 from stacklab.providers.ssh import SshProvider
 from stacklab.providers.ssh.facts import parse_facts
 from stacklab.providers.ssh.hosts import SshTarget, recorded_target, targets_of

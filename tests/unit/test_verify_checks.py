@@ -3,26 +3,34 @@ markers, server states, services, the phase log and the result."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
-from stacklab.errors import StacklabError
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.wait import wait_until
+from stacklab.errors import CloudUnreachable, StacklabError, VerifyFailed, WaitTimeout
 from stacklab.images.console_markers import read_markers
-from stacklab.openstack_api import CloudUnreachable
 from stacklab.openstack_records import ServerRecord, ServiceRecord
-from stacklab.providers.base import NodeAccess
 from stacklab.runner import Completed
 from stacklab.verify.checks import GuestFailed, ec2_instance_id, guest_progress, services_down
-from stacklab.verify.phases import Outcome, PhaseLog, VerifyFailed, VerifyResult
+from stacklab.verify.phases import Outcome, PhaseLog, VerifyResult
 from stacklab.verify.reach import NodeRunner
-from stacklab.workloads.polling import WaitTimeout, poll
 from stacklab.workloads.servers import ServerFailed, active_or_failed
 
 SERVER_ID = "5d0b3c1e-0000-4000-8000-000000000001"
 IDS = {SERVER_ID, "i-0000000a"}
 KEY_PATH = Path("/labs/v1/ssh/id_ed25519")
 KNOWN = Path("/labs/v1/known_hosts")
+
+T = TypeVar("T")
+
+
+def poll(probe: Callable[[], T | None], **how: Any) -> T:
+    """wait_until as the cloud's waits call it: an API that did not answer is "not yet"."""
+    return wait_until(probe, retry_on=(CloudUnreachable,), **how)
 
 
 class FakeClock:

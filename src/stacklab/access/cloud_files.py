@@ -13,13 +13,14 @@ from typing import Any
 
 import yaml
 
-from stacklab.access.ssh import known_hosts_path
 from stacklab.bootstrap.credentials import lab_credentials
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import known_hosts_path
 from stacklab.installer.clouds import user_clouds_file
 from stacklab.installer.proxy import ProxyRecord, read_record
 from stacklab.openstack_records import Credentials
 from stacklab.plan.models import Plan
-from stacklab.providers.base import LabContext, NodeAccess
 from stacklab.state.paths import ensure_private_dir
 from stacklab.state.secrets import write_private
 

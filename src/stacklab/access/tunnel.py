@@ -16,8 +16,8 @@ from ipaddress import IPv4Address, IPv4Network, ip_address
 from pathlib import Path
 from typing import Any
 
-from stacklab.access.ssh import ssh_client
-from stacklab.providers.base import NodeAccess
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import ssh_client
 
 LOCAL_PROVIDER = "local"
 TUNNELED_NETWORKS = ("management", "provider")

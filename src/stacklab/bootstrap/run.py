@@ -26,12 +26,13 @@ from stacklab.bootstrap.project_steps import (
 )
 from stacklab.bootstrap.resources import keypair_name, lab_networks
 from stacklab.bootstrap.url_image import ensure_url_image
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import ProgressCallback
 from stacklab.images.cloud_image import CloudImage, fetch_cloud_image
 from stacklab.images.image_manifest import BuiltImage
 from stacklab.images.test_image import build_test_image
 from stacklab.openstack_api import can_log_in, connect
 from stacklab.plan.models import Plan
-from stacklab.providers.base import LabContext, ProgressCallback
 from stacklab.runner import LocalRunner
 
 

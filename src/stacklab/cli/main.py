@@ -19,50 +19,22 @@ from rich.console import Console
 from rich.text import Text
 
 from stacklab import api
-from stacklab.access.ssh import known_hosts_path, ssh_argv
 from stacklab.cli import render
 from stacklab.config.models import Preset, ProviderKind, Spec
+from stacklab.core.ssh import known_hosts_path, ssh_argv
 from stacklab.doctor import CheckResult
 from stacklab.errors import (
-    CommandError,
     ErrorReport,
-    HostError,
-    NotYetImplemented,
-    ProviderError,
-    SpecError,
     StacklabError,
-    StateError,
-    StepError,
-    UserAbort,
+    exit_code_for,
 )
 from stacklab.plan.models import Step
 from stacklab.state.paths import lab_dir
-from stacklab.verify.phases import PhaseResult, VerifyFailed
-
-EXIT_CODES: tuple[tuple[type[StacklabError], int], ...] = (
-    (SpecError, 2),
-    (HostError, 3),
-    (ProviderError, 4),
-    (CommandError, 5),
-    (StepError, 6),
-    (NotYetImplemented, 7),
-    (StateError, 8),
-    (VerifyFailed, 9),
-    (UserAbort, 130),
-)
+from stacklab.verify.phases import PhaseResult
 
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def exit_code_for(error: StacklabError) -> int:
-    if isinstance(error, StepError):
-        return exit_code_for(error.cause) if isinstance(error.cause, NotYetImplemented) else 6
-    for kind, code in EXIT_CODES:
-        if isinstance(error, kind):
-            return code
-    return 1
 
 
 def spec_option(command: F) -> F:

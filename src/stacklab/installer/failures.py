@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stacklab.errors import StacklabError
+from stacklab.errors import RunFailure
 
 TAIL_LINES = 15
 # The keys of a module's result that carry a command's output, most telling first.
@@ -70,7 +70,7 @@ def failure_from_event(event: Mapping[str, Any]) -> TaskFailure | None:
     )
 
 
-class InstallError(StacklabError):
+class InstallError(RunFailure):
     """An install task failed on a node."""
 
     def __init__(self, step: str, failure: TaskFailure, log: Path):
@@ -103,5 +103,5 @@ class InstallError(StacklabError):
         return "\n".join(lines)
 
 
-class InstallRunError(StacklabError):
+class InstallRunError(RunFailure):
     """ansible-playbook itself failed (bad playbook, timeout) with no task to blame."""

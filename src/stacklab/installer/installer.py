@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess
 from stacklab.errors import NotYetImplemented
 from stacklab.installer.ansible import PlaybookRun, PlaybookStats, run_playbook
 from stacklab.installer.clouds import write_clouds
@@ -14,7 +16,6 @@ from stacklab.installer.inventory import build_inventory, extra_vars, keystone_u
 from stacklab.installer.phases import PHASES, SECRET_NAMES
 from stacklab.installer.proxy import proxy_host, proxy_vars, write_record
 from stacklab.plan.models import Plan
-from stacklab.providers.base import LabContext, NodeAccess
 from stacklab.state.secrets import SecretStore, write_private
 
 ANSIBLE_DIR = "ansible"

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from stacklab.config.models import NetworkName, Role
+from stacklab.core.nodes import NodeAccess
 from stacklab.installer.packages import packages_for
 from stacklab.plan.models import HypervisorKind, Plan, PlannedNode
-from stacklab.providers.base import NodeAccess
 
 REGION = "RegionOne"
 NODE_PYTHON = "/usr/bin/python3"

@@ -7,14 +7,14 @@ import secrets
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from stacklab.access.ssh import ssh_argv
-from stacklab.errors import StacklabError
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import ssh_argv
+from stacklab.core.wait import wait_until
+from stacklab.errors import CloudUnreachable, VerifyFailed
 from stacklab.images.console_markers import ConsoleMarkers, read_markers
 from stacklab.openstack_api import OpenStackCloud
 from stacklab.openstack_records import ServiceRecord
-from stacklab.providers.base import NodeAccess
 from stacklab.runner import Runner
-from stacklab.workloads.polling import poll
 
 CONSOLE_INTERVAL_S = 3.0
 PING_INTERVAL_S = 1.0
@@ -22,7 +22,7 @@ SSH_INTERVAL_S = 3.0
 PING_FIX = "install iputils-ping (`apt-get install iputils-ping`)"
 
 
-class GuestFailed(StacklabError):
+class GuestFailed(VerifyFailed):
     """The guest booted but said on its console that something it needs did not work."""
 
 
@@ -45,8 +45,9 @@ def wait_services(admin: OpenStackCloud, timeout: float) -> int:
         down[:] = services_down(services)
         return None if down else len(services)
 
-    return poll(
+    return wait_until(
         probe,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=CONSOLE_INTERVAL_S,
         what="the lab's compute services and network agents",
@@ -96,8 +97,9 @@ def wait_console(
         seen.append(markers)
         return guest_progress(markers, instance_ids)
 
-    return poll(
+    return wait_until(
         probe,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=CONSOLE_INTERVAL_S,
         what="the instance's console to show STACKLAB-METADATA-OK",
@@ -118,8 +120,9 @@ def _console_state(markers: ConsoleMarkers) -> str:
 
 def wait_ping(runner: Runner, address: str, timeout: float) -> None:
     ping = ["ping", "-c", "1", "-W", "1", address]
-    poll(
+    wait_until(
         lambda: True if runner.run(ping, check=False, fix=PING_FIX).ok else None,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=PING_INTERVAL_S,
         what=f"{address} to answer ping from {runner.where}",
@@ -141,8 +144,9 @@ def wait_ssh(runner: Runner, access: NodeAccess, known_hosts: Path, timeout: flo
         words = result.stdout.split()
         return words[1] if result.ok and len(words) == 2 and words[0] == token else None
 
-    return poll(
+    return wait_until(
         probe,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=SSH_INTERVAL_S,
         what=f"SSH to {access.user}@{access.host} with the lab key",

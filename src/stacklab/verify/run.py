@@ -12,10 +12,11 @@ from pathlib import Path
 
 from stacklab.bootstrap.credentials import lab_credentials, lab_private_key
 from stacklab.bootstrap.resources import TEST_IMAGE, VERIFY_FLAVOR
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess
 from stacklab.errors import StacklabError
 from stacklab.openstack_api import OpenStackCloud, connect
 from stacklab.plan.models import Plan
-from stacklab.providers.base import LabContext, NodeAccess
 from stacklab.verify.checks import (
     ec2_instance_id,
     wait_console,

@@ -8,11 +8,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from stacklab.access.ssh import known_hosts_path
 from stacklab.catalog.loader import load_catalog
 from stacklab.catalog.models import ProviderCatalog
 from stacklab.config.models import Access, NetworkName, Spec
 from stacklab.config.models import AwsProvider as AwsSettings
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess, ProgressCallback
+from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, Problem, ProviderError, SpecError
 from stacklab.plan.models import Plan
 from stacklab.providers.aws.cost import RunningInstance, hourly_prices, running_cost
@@ -50,13 +52,7 @@ from stacklab.providers.aws.records import Image
 from stacklab.providers.aws.ssh import SSH_TIMEOUT_S, wait_for_ssh
 from stacklab.providers.aws.tags import NODE_TAG, Tagger
 from stacklab.providers.aws.teardown import inventory, tear_down, verify_gone
-from stacklab.providers.base import (
-    FoundResource,
-    LabContext,
-    NodeAccess,
-    ProgressCallback,
-    RunningCost,
-)
+from stacklab.providers.base import FoundResource, RunningCost
 from stacklab.runner import LocalRunner, Runner
 
 if TYPE_CHECKING:

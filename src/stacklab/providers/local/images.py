@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from stacklab.core.nodes import ProgressCallback
 from stacklab.errors import CommandError, ProviderError
-from stacklab.providers.base import ProgressCallback
 from stacklab.providers.local.mounts import unmount_all_below
 from stacklab.runner import Runner
 from stacklab.state.paths import cache_dir

@@ -9,12 +9,14 @@ from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from stacklab.access.ssh import known_hosts_path
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import NetworkName
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess, ProgressCallback
+from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, ProviderError
 from stacklab.plan.models import Plan, PlannedNode
-from stacklab.providers.base import FoundResource, LabContext, NodeAccess, ProgressCallback
+from stacklab.providers.base import FoundResource
 from stacklab.providers.local.apt_cache import debian_mirror, ensure_apt_cache, security_mirror
 from stacklab.providers.local.discovery import as_resources, inventory
 from stacklab.providers.local.images import SUPPORTED_RELEASES, BaseImage, images_dir, node_layers
@@ -313,11 +315,8 @@ class LocalProvider:
         self, lab: str, progress: ProgressCallback, name: str | None = None
     ) -> dict[str, str]:
         """Stop the lab's nodes (a consistent disk), save them; the caller starts them again."""
-        db = StateDB()
-        try:
+        with StateDB() as db:
             record = db.lab(lab)
-        finally:
-            db.close()
         if record is None:
             raise ProviderError(f"No lab named {lab} is known here.", fix="`stacklab list`")
         name = name or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

@@ -6,9 +6,9 @@ import contextlib
 import shutil
 from pathlib import Path
 
-from stacklab.access.ssh import known_hosts_path
+from stacklab.core.nodes import ProgressCallback
+from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import ProviderError
-from stacklab.providers.base import ProgressCallback
 from stacklab.providers.local.discovery import NSPAWN_RUNTIME, LabInventory, inventory
 from stacklab.providers.local.mounts import mounts_below, unmount_all_below
 from stacklab.providers.local.naming import namespace_name

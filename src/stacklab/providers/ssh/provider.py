@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from stacklab.access.ssh import known_hosts_path
 from stacklab.config.models import SshProvider as SshSettings
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess, ProgressCallback
+from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, ProviderError
 from stacklab.plan.models import Plan
-from stacklab.providers.base import FoundResource, LabContext, NodeAccess, ProgressCallback
+from stacklab.providers.base import FoundResource
 from stacklab.providers.ssh.facts import PROBE, HostFacts, ProbeOutputError, parse_facts
 from stacklab.providers.ssh.hosts import (
     HOST_RESOURCE,
@@ -270,11 +272,8 @@ class SshProvider:
 
 def recorded_hosts(lab: str) -> tuple[SshTarget, ...]:
     """The hosts the lab's nodes step recorded in the state database."""
-    db = StateDB()
-    try:
+    with StateDB() as db:
         rows = db.resources(lab)
-    finally:
-        db.close()
     return tuple(
         recorded_target(row.ident, row.data)
         for row in rows
