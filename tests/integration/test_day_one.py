@@ -18,10 +18,10 @@ from conftest import AioLab
 
 from stacklab import api
 from stacklab.access.cloud_files import write_access_files
-from stacklab.bootstrap.credentials import lab_credentials
 from stacklab.bootstrap.resources import keypair_name
 from stacklab.bootstrap.run import bootstrap_lab
 from stacklab.images.test_image import build_test_image
+from stacklab.labcloud.credentials import lab_credentials
 from stacklab.openstack_api import connect
 from stacklab.runner import LocalRunner
 from stacklab.verify.phases import Outcome

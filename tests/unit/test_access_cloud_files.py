@@ -13,13 +13,12 @@ import yaml
 from stacklab.access.cloud_files import (
     environment_text,
     lab_environment,
-    merge_into_clouds_file,
     openrc_text,
-    remove_lab_clouds,
     ssh_config_text,
     write_access_files,
 )
 from stacklab.core.nodes import NodeAccess
+from stacklab.labcloud.clouds_file import merge_into_clouds_file, remove_lab_clouds
 from stacklab.openstack_records import Credentials
 from stacklab.state.secrets import Secret
 

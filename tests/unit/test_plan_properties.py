@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from ipaddress import IPv4Network
 from typing import Any
 
@@ -184,3 +185,12 @@ def test_explicit_blocks_are_disjoint_and_partly_in_the_supernet() -> None:
         for other in blocks[index + 1 :]:
             assert not block.overlaps(other)
     assert sum(block.subnet_of(supernet) for block in blocks) == 4
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs())
+def test_a_saved_plan_reads_back_as_the_same_plan(spec: Spec) -> None:
+    planned = plan(spec, CATALOG)
+    saved = json.loads(json.dumps(planned.to_dict()))  # as the state database keeps it
+    assert Plan.from_dict(saved) == planned
+    assert Plan.from_dict(saved).to_dict() == saved

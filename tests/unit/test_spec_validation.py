@@ -687,7 +687,7 @@ BAD_SPECS = [
         """,
         "(yaml)",
         2,
-        "mapping values are not allowed here",
+        "mapping values are not allowed",
         "not valid YAML",
         "correct the syntax at that line",
     ),

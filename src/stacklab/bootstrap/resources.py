@@ -14,11 +14,7 @@ from stacklab.errors import StacklabError
 from stacklab.openstack_records import RuleRecord
 from stacklab.plan.models import Plan
 
-DEMO_PROJECT = "demo"
-DEMO_USER = "demo"
 MEMBER_ROLE = "member"
-DEMO_PASSWORD_SECRET = "demo_password"
-ADMIN_PASSWORD_SECRET = "admin_password"  # made by the installer (installer.phases)
 
 EXTERNAL_NETWORK = "public"
 EXTERNAL_SUBNET = "public-subnet"

@@ -71,6 +71,22 @@ class ImageSource(Frozen):
     )
 
 
+class Region(Frozen):
+    location: str
+    zones: tuple[str, ...] = Field(default=(), description="Zones a spec may name, if any.")
+
+
+class Regions(Frozen):
+    """The regions a spec may name, with where the list comes from and its date."""
+
+    as_of: date
+    source: str
+    names: dict[str, Region]
+
+    def zone_region(self, zone: str) -> str | None:
+        return next((name for name, r in self.names.items() if zone in r.zones), None)
+
+
 class ProviderCatalog(Frozen):
     provider: str
     description: str
@@ -79,6 +95,7 @@ class ProviderCatalog(Frozen):
     aio_machine_type: str | None = None
     machine_types: dict[str, MachineType]
     images: ImageSource | None = None
+    regions: Regions | None = None
 
     def machine_type(self, name: str) -> MachineType | None:
         return self.machine_types.get(name)

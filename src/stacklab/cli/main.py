@@ -29,6 +29,7 @@ from stacklab.errors import (
     exit_code_for,
 )
 from stacklab.plan.models import Step
+from stacklab.plan.steps import VERIFY_STEP, step_before, step_names
 from stacklab.state.paths import lab_dir
 from stacklab.verify.phases import PhaseResult
 
@@ -151,7 +152,11 @@ def doctor(spec_file: Path, as_json: bool) -> None:
 
 @cli.command()
 @spec_option
-@click.option("--until", metavar="STEP", help="Stop after this step of the plan (see `plan`).")
+@click.option(
+    "--until",
+    metavar="STEP",
+    help=f"Stop after this step of the plan (see `plan`): {', '.join(step_names())}.",
+)
 @click.option(
     "--from",
     "from_snapshot",
@@ -169,7 +174,7 @@ def up(spec_file: Path, until: str | None, from_snapshot: str | None, no_verify:
             err.print(f"[dim]   {step.name}: done before, inputs unchanged[/]")
 
     if no_verify and until is None:
-        until = "access"
+        until = step_before(VERIFY_STEP)
     with err.status("working…") as spinner:
         result = api.up(
             spec_file,

@@ -6,9 +6,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from stacklab.api import LabStatus
 from stacklab.doctor import CheckResult, DoctorReport, Status
 from stacklab.installer.health import CloudHealth
+from stacklab.orchestration.status import LabStatus
 from stacklab.plan.models import Plan
 from stacklab.state.db import LabRecord
 

@@ -116,7 +116,9 @@ class GcpProvider(Strict):
     kind: Literal["gcp"] = "gcp"
     project: str | None = None
     region: str = "us-central1"
-    zone: str = "us-central1-a"
+    zone: str | None = Field(
+        default=None, description="Default: the region's first zone in the catalog."
+    )
     machine_types: dict[Role, str] = Field(
         default_factory=dict, description="Machine type per role; default from the catalog."
     )

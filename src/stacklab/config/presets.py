@@ -1,23 +1,8 @@
-"""What the presets expand to, and facts about each supported OS release."""
+"""What the presets expand to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from stacklab.config.models import NodeSpec, OperatingSystem, Preset, Role, Spec
-
-
-@dataclass(frozen=True)
-class Release:
-    os: OperatingSystem
-    codename: str
-    openstack_series: str
-
-
-RELEASES: dict[OperatingSystem, Release] = {
-    OperatingSystem.DEBIAN_13: Release(OperatingSystem.DEBIAN_13, "trixie", "2025.1"),
-    OperatingSystem.DEBIAN_12: Release(OperatingSystem.DEBIAN_12, "bookworm", "zed"),
-}
+from stacklab.config.models import NodeSpec, Preset, Role, Spec
 
 # Seed 001's lab: a controller, a network node, two computes and a storage node.
 PRESET_NODES: dict[Preset, tuple[NodeSpec, ...]] = {

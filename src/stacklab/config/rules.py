@@ -3,10 +3,11 @@ the field path, so all of them are reported together before anything is made."""
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from ipaddress import IPv4Network
 
-from stacklab.catalog.models import MachineType, ProviderCatalog, Virtualization
+from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Regions, Virtualization
 from stacklab.config.models import (
     PUBLIC_CLOUDS,
     Hypervisor,
@@ -333,3 +334,48 @@ def access_problems(spec: Spec) -> list[Problem]:
             )
         ]
     return []
+
+
+def region_problems(spec: Spec, catalog: Catalog) -> list[Problem]:
+    """The provider's region, and zone, must be ones the catalog knows; a zone must lie in
+    the region. Checked when the spec is read, so no command acts on a made-up place."""
+    region: str | None = getattr(spec.provider, "region", None)
+    if region is None:
+        return []
+    kind = spec.provider_kind.value
+    regions = catalog.of(kind).regions
+    if regions is None:
+        return []
+    if region not in regions.names:
+        return [
+            Problem(
+                field="provider.region",
+                value=region,
+                why=f"the {kind} catalog knows no such region ({_listed_by(regions)})",
+                fix=_did_you_mean(region, list(regions.names), f"{kind} regions"),
+            )
+        ]
+    zone: str | None = getattr(spec.provider, "zone", None)
+    zones = regions.names[region].zones
+    if zone is None or zone in zones:
+        return []
+    home = regions.zone_region(zone)
+    if home is not None:
+        why = f"zone {zone} lies in region {home}, not in provider.region {region}"
+        fix = f"use a zone of {region} ({', '.join(zones)}), or set region: {home}"
+    else:
+        why = f"the {kind} catalog knows no such zone ({_listed_by(regions)})"
+        fix = _did_you_mean(zone, list(zones), f"zones of {region}")
+    return [Problem(field="provider.zone", value=zone, why=why, fix=fix)]
+
+
+def _listed_by(regions: Regions) -> str:
+    return f"list of {regions.as_of.isoformat()} from {regions.source.split(' (')[0]}"
+
+
+def _did_you_mean(value: str, known: list[str], what: str) -> str:
+    close = difflib.get_close_matches(value, known, n=2, cutoff=0.5)
+    listed = f"the {what} are {', '.join(sorted(known))}"
+    if close:
+        return f"did you mean {' or '.join(close)}? ({listed})"
+    return f"use one of them: {listed}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
@@ -159,6 +160,79 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form documented in docs/plan-json.md."""
         return {"format": PLAN_FORMAT, **_plain(dataclasses.asdict(self))}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """The plan back from its JSON form (`to_dict`), as the state database keeps it."""
+        found = data.get("format", PLAN_FORMAT)
+        if found != PLAN_FORMAT:
+            raise ValueError(f"a saved plan of format {found!r}; this version reads {PLAN_FORMAT}")
+        return cls(
+            lab=data["lab"],
+            provider=data["provider"],
+            os=data["os"],
+            release=data["release"],
+            openstack_series=data["openstack_series"],
+            domain=data["domain"],
+            networks=tuple(_network(network) for network in data["networks"]),
+            nodes=tuple(_node(node) for node in data["nodes"]),
+            tenant_mtu=data["tenant_mtu"],
+            controller=data["controller"],
+            access_node=data["access_node"],
+            services=tuple(data["services"]),
+            cost=Cost(**data["cost"]),
+            steps=tuple(Step(**step) for step in data["steps"]),
+            warnings=tuple(data["warnings"]),
+        )
+
+
+def _optional_address(value: str | None) -> IPv4Address | None:
+    return None if value is None else IPv4Address(value)
+
+
+def _network(data: Mapping[str, Any]) -> PlannedNetwork:
+    floating = data.get("floating_range")
+    return PlannedNetwork(
+        name=NetworkName(data["name"]),
+        purpose=data["purpose"],
+        cidr=IPv4Network(data["cidr"]),
+        gateway=IPv4Address(data["gateway"]),
+        mtu=data["mtu"],
+        vip=_optional_address(data.get("vip")),
+        floating_range=(
+            None
+            if floating is None
+            else FloatingRange(IPv4Address(floating["start"]), IPv4Address(floating["end"]))
+        ),
+    )
+
+
+def _node(data: Mapping[str, Any]) -> PlannedNode:
+    hypervisor = data.get("hypervisor")
+    return PlannedNode(
+        name=data["name"],
+        fqdn=data["fqdn"],
+        roles=tuple(Role(role) for role in data["roles"]),
+        machine_type=data["machine_type"],
+        vcpus=data["vcpus"],
+        memory_gib=data["memory_gib"],
+        nics=tuple(
+            PlannedNic(
+                network=NetworkName(nic["network"]),
+                address=IPv4Address(nic["address"]),
+                prefix_length=nic["prefix_length"],
+                mtu=nic["mtu"],
+                interface=nic.get("interface"),
+            )
+            for nic in data["nics"]
+        ),
+        hypervisor=(
+            None
+            if hypervisor is None
+            else HypervisorChoice(HypervisorKind(hypervisor["kind"]), hypervisor["reason"])
+        ),
+        usd_per_hour=data.get("usd_per_hour"),
+    )
 
 
 def _plain(value: Any) -> Any:

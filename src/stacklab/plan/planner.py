@@ -5,6 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 
 from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Virtualization
+from stacklab.catalog.releases import release_of
 from stacklab.config.models import (
     AwsProvider,
     GcpProvider,
@@ -15,7 +16,7 @@ from stacklab.config.models import (
     Spec,
     SshProvider,
 )
-from stacklab.config.presets import RELEASES, node_specs
+from stacklab.config.presets import node_specs
 from stacklab.config.rules import (
     access_problems,
     machine_problems,
@@ -39,6 +40,7 @@ from stacklab.plan.models import (
     PlannedNode,
     Step,
 )
+from stacklab.plan.steps import STEPS
 
 PURPOSES = {
     NetworkName.MANAGEMENT: "APIs, database, message queue and SSH between nodes",
@@ -93,7 +95,7 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
         )
         for name, joined in members.items()
     }
-    release = RELEASES[spec.os]
+    release = release_of(spec.os)
     domain = f"{spec.name}.internal"
     planned_nodes = []
     for node in nodes:
@@ -262,30 +264,7 @@ def _cost(spec: Spec, catalog: ProviderCatalog, nodes: tuple[PlannedNode, ...]) 
 
 
 def _steps(spec: Spec) -> tuple[Step, ...]:
-    steps = [
-        Step("preflight", "check the host or account; probe KVM"),
-        Step("networks", "create the lab networks"),
-        Step("nodes", "create and boot the nodes; wait for SSH"),
-        Step("packages", "install the OpenStack packages"),
-        Step("database", "MariaDB, RabbitMQ, memcached"),
-        Step("identity", "Keystone and the service catalog"),
-        Step("image", "Glance"),
-        Step("placement", "Placement"),
-        Step("compute", "Nova: API, conductor, scheduler, noVNC, compute"),
-        Step("network", "Neutron: server, linuxbridge, DHCP, L3 and metadata agents"),
-    ]
-    if spec.services.cinder:
-        steps.append(Step("block-storage", "Cinder with LVM on the storage node"))
-    if spec.services.octavia:
-        steps.append(Step("load-balancer", "Octavia"))
-    if spec.services.horizon:
-        steps.append(Step("dashboard", "Horizon"))
-    steps += [
-        Step("bootstrap", "flavors, image, networks, router, security groups"),
-        Step("access", "clouds.yaml, openrc, SSH config"),
-        Step("verify", "boot an instance and check it"),
-    ]
-    return tuple(steps)
+    return tuple(Step(step.name, step.description) for step in STEPS if step.needed(spec))
 
 
 def _warnings(spec: Spec, nodes: tuple[PlannedNode, ...]) -> tuple[str, ...]:

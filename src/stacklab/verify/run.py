@@ -10,13 +10,14 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stacklab.bootstrap.credentials import lab_credentials, lab_private_key
 from stacklab.bootstrap.resources import TEST_IMAGE, VERIFY_FLAVOR
 from stacklab.core.context import LabContext
 from stacklab.core.nodes import NodeAccess
 from stacklab.errors import StacklabError
+from stacklab.labcloud.credentials import lab_credentials, lab_private_key
 from stacklab.openstack_api import OpenStackCloud, connect
 from stacklab.plan.models import Plan
+from stacklab.providers.registry import traits_of
 from stacklab.verify.checks import (
     ec2_instance_id,
     wait_console,
@@ -162,7 +163,7 @@ def verify_lab(
 
 def access_node_for(plan: Plan, nodes: Sequence[NodeAccess]) -> NodeAccess | None:
     """None on the local provider, where this host sits on the provider network itself."""
-    if plan.provider == "local":
+    if traits_of(plan.provider).host_on_lab_networks:
         return None
     return next((node for node in nodes if node.name == plan.access_node), None)
 

@@ -9,9 +9,11 @@ from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from stacklab.catalog.releases import codenames
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import NetworkName
 from stacklab.core.context import LabContext
+from stacklab.core.host_tools import HOST_TOOLS, missing_packages
 from stacklab.core.nodes import NodeAccess, ProgressCallback
 from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, ProviderError
@@ -19,7 +21,7 @@ from stacklab.plan.models import Plan, PlannedNode
 from stacklab.providers.base import FoundResource
 from stacklab.providers.local.apt_cache import debian_mirror, ensure_apt_cache, security_mirror
 from stacklab.providers.local.discovery import as_resources, inventory
-from stacklab.providers.local.images import SUPPORTED_RELEASES, BaseImage, images_dir, node_layers
+from stacklab.providers.local.images import BaseImage, images_dir, node_layers
 from stacklab.providers.local.layer_saving import NodeLayerSource, save_node_layer
 from stacklab.providers.local.naming import (
     bridge_name,
@@ -79,17 +81,6 @@ from stacklab.state.paths import lab_dir
 
 KIND = "local"
 STOP_TIMEOUT_S = 60.0
-# Program -> the Debian package that ships it.
-HOST_TOOLS = {
-    "systemd-nspawn": "systemd-container",
-    "debootstrap": "debootstrap",
-    "ip": "iproute2",
-    "nft": "nftables",
-    "mount": "mount",
-    "setsid": "util-linux",
-    "ssh": "openssh-client",
-    "ssh-keygen": "openssh-client",
-}
 
 
 class LocalProvider:
@@ -131,7 +122,7 @@ class LocalProvider:
                 "The local provider needs root: it makes bridges, namespaces and mounts.",
                 fix="run stacklab as root (sudo)",
             )
-        missing = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
+        missing = missing_packages(tuple(tool for tool in HOST_TOOLS if tool.local_nodes))
         if missing:
             raise HostError(
                 f"Programs the local provider runs are missing (packages {', '.join(missing)}).",
@@ -139,10 +130,10 @@ class LocalProvider:
             )
         if "overlay" not in Path("/proc/filesystems").read_text(encoding="ascii"):
             raise HostError("This kernel offers no overlayfs.", fix="modprobe overlay")
-        if plan.release not in SUPPORTED_RELEASES:
+        if plan.release not in codenames():
             raise ProviderError(
                 f"The local provider has no image for Debian {plan.release}.",
-                fix=f"use an os whose release is one of: {', '.join(SUPPORTED_RELEASES)}",
+                fix=f"use an os whose release is one of: {', '.join(codenames())}",
             )
         debian_mirror(self._mirror)
         if default_uplink(self.runner) is None:
@@ -322,7 +313,8 @@ class LocalProvider:
         name = name or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         self.stop(lab, progress)
         directory = lab_dir(lab)
-        nodes = {node["name"]: node_dirs(directory, node["name"]) for node in record.plan["nodes"]}
+        planned = Plan.from_dict(record.plan).nodes
+        nodes = {node.name: node_dirs(directory, node.name) for node in planned}
         target = save_snapshot(self.runner, lab, name, directory, nodes, record.plan, progress)
         if record.spec_path and Path(record.spec_path).exists():
             shutil.copy2(record.spec_path, target / SPEC_COPY)
