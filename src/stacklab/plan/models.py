@@ -183,7 +183,32 @@ class Plan:
             cost=Cost(**data["cost"]),
             steps=tuple(Step(**step) for step in data["steps"]),
             warnings=tuple(data["warnings"]),
+            region=data.get("region"),
+            profile=data.get("profile"),
+            router=_router(data.get("router")),
+            open_ports=tuple(_open_port(port) for port in data.get("open_ports", ())),
         )
+
+
+def _router(data: Mapping[str, Any] | None) -> LabRouter | None:
+    if data is None:
+        return None
+    return LabRouter(
+        node=data["node"],
+        gateway=IPv4Address(data["gateway"]),
+        masqueraded=tuple(IPv4Network(cidr) for cidr in data["masqueraded"]),
+    )
+
+
+def _open_port(data: Mapping[str, Any]) -> OpenPort:
+    source = data["source"]
+    return OpenPort(
+        protocol=data["protocol"],
+        port=data["port"],
+        source=None if source is None else IPv4Network(source),
+        node=data["node"],
+        purpose=data["purpose"],
+    )
 
 
 def _optional_address(value: str | None) -> IPv4Address | None:
