@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +60,12 @@ class NetworkFacts(Frozen):
         description="From outside, only the ports the lab opens are reachable, and only from "
         "access.admin_cidr (a security group or firewall rules).",
     )
+    ovs_datapath: Literal["kernel", "probe"] = Field(
+        default="probe",
+        description="Open vSwitch's datapath on OVN releases: kernel where the provider's "
+        "kernels have the openvswitch module; probe where each host's kernel is asked.",
+    )
+    ovs_datapath_how: str = Field(default="", description="Why the datapath is what it is.")
 
 
 class ImageSource(Frozen):
