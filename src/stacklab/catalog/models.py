@@ -90,6 +90,16 @@ class NetworkFacts(Frozen):
     )
     reserved_addresses: str = ""
     nic_limit: str = Field(default="", description="How many NICs a machine type takes.")
+    nodes_exit_through_router_node: bool = Field(
+        default=False,
+        description="Nodes have no way out of their own (no NAT of the provider's): the lab's "
+        "network node forwards and masquerades for them.",
+    )
+    firewalled: bool = Field(
+        default=False,
+        description="From outside, only the ports the lab opens are reachable, and only from "
+        "access.admin_cidr (a security group or firewall rules).",
+    )
     ovs_datapath: Literal["kernel", "probe"] = Field(
         default="probe",
         description="Open vSwitch's datapath on OVN releases: kernel where the provider's "
