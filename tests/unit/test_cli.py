@@ -1,5 +1,6 @@
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from stacklab.cli.main import run
+from stacklab.doctor.ovs_datapath import HOST_KEY, save_datapath
 from stacklab.errors import SpecError
+from stacklab.plan.models import DatapathChoice, DatapathKind
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +39,21 @@ def test_plan_of_default_local_aio_shows_tables(capsys: pytest.CaptureFixture[st
     shown = capsys.readouterr().out
     for expected in ("Networks", "Nodes", "aio", "management", "Steps of `up`", "qemu"):
         assert expected in shown
+
+
+def test_plan_of_an_ovn_lab_shows_geneve_and_the_datapath_from_the_host_probe(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("stacklab.yaml").write_text("name: ovn\nos: debian-13\n")
+    assert run(["plan"]) == 0
+    unprobed = capsys.readouterr().out
+    assert "tenant MTU 1442" in unprobed and "58 bytes of Geneve" in unprobed
+    assert "not asked yet" in unprobed and "Datapath cost (userspace)" in unprobed
+    probed = DatapathChoice.of(DatapathKind.KERNEL, "the kernel answered for ovs_datapath")
+    save_datapath(HOST_KEY, probed, platform.release())
+    assert run(["plan", "--json"]) == 0
+    (node,) = json.loads(capsys.readouterr().out)["nodes"]
+    assert node["datapath"] == {"kind": "kernel", "reason": probed.reason, "cost": probed.cost}
 
 
 def test_init_refuses_to_overwrite(capsys: pytest.CaptureFixture[str]) -> None:

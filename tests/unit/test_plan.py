@@ -60,15 +60,17 @@ def check_golden(name: str, actual: str) -> None:
         )
 
 
+@pytest.mark.parametrize("os_", ["debian-12", "debian-13"])
 @pytest.mark.parametrize("provider", ["local", "aws", "gcp"])
 @pytest.mark.parametrize("preset", ["aio", "multinode"])
-def test_plan_matches_golden_file(preset: str, provider: str) -> None:
+def test_plan_matches_golden_file(preset: str, provider: str, os_: str) -> None:
     spec = Spec.model_validate(
-        {"name": "golden", "provider": provider, "topology": {"preset": preset}}
+        {"name": "golden", "provider": provider, "os": os_, "topology": {"preset": preset}}
     )
     planned = plan(spec, CATALOG)
     text = json.dumps(planned.to_dict(), indent=2) + "\n"
-    check_golden(f"{preset}-{provider}.json", text)
+    suffix = "" if os_ == "debian-12" else f"-{os_}"
+    check_golden(f"{preset}-{provider}{suffix}.json", text)
 
 
 def test_golden_check_reports_a_readable_diff(

@@ -26,6 +26,9 @@ ROUTER = "demo-router"
 PHYSICAL_NETWORK = "provider"
 
 TEST_IMAGE = "stacklab-test"
+# A second bootable image, for tests that need two distinct ones (Tempest's
+# image_ref_alt: rebuild, image lists): the same kernel and initramfs, its own root disk.
+ALT_TEST_IMAGE = "stacklab-test-alt"
 IMAGE_HASH_PROPERTY = "stacklab_inputs_hash"
 IMAGE_USER = "root"  # the test image's only user; dropbear takes the metadata key for it
 

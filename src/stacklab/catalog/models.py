@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,6 +50,12 @@ class NetworkFacts(Frozen):
         default="", description="How each NIC maps onto the provider's networks."
     )
     reserved_addresses: str = ""
+    ovs_datapath: Literal["kernel", "probe"] = Field(
+        default="probe",
+        description="Open vSwitch's datapath on OVN releases: kernel where the provider's "
+        "kernels have the openvswitch module; probe where each host's kernel is asked.",
+    )
+    ovs_datapath_how: str = Field(default="", description="Why the datapath is what it is.")
 
 
 class ImageSource(Frozen):

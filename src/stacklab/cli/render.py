@@ -20,7 +20,8 @@ def plan_view(plan: Plan) -> RenderableType:
         ("Lab ", "bold"),
         (plan.lab, "bold cyan"),
         f" on {plan.provider}: {plan.os} (OpenStack {plan.openstack_series}), "
-        f"tenant MTU {plan.tenant_mtu}, services {', '.join(plan.services)}",
+        f"tenant MTU {plan.tenant_mtu} (overlay MTU - {plan.tunnel.overhead} bytes of "
+        f"{plan.tunnel.name}: {plan.tunnel.made_of}), services {', '.join(plan.services)}",
     )
     networks = Table(title="Networks", title_justify="left")
     for column in ("network", "cidr", "gateway", "mtu", "vip / floating IPs"):
@@ -44,6 +45,7 @@ def plan_view(plan: Plan) -> RenderableType:
     nodes.add_column("machine")
     nodes.add_column("addresses", no_wrap=True)
     nodes.add_column("hypervisor")
+    nodes.add_column("datapath")
     nodes.add_column("$/hour")
     for node in plan.nodes:
         nodes.add_row(
@@ -52,6 +54,7 @@ def plan_view(plan: Plan) -> RenderableType:
             f"{node.machine_type} ({node.vcpus} vCPU, {node.memory_gib:g} GiB)",
             "\n".join(f"{nic.network.value}: {nic.with_prefix}" for nic in node.nics),
             node.hypervisor.kind.value if node.hypervisor else "-",
+            node.datapath.kind.value if node.datapath else "-",
             f"{node.usd_per_hour:.4f}" if node.usd_per_hour is not None else "-",
         )
     reasons = Table(title="Hypervisor choice", title_justify="left", show_header=False)
@@ -60,6 +63,14 @@ def plan_view(plan: Plan) -> RenderableType:
     for node in plan.nodes:
         if node.hypervisor:
             reasons.add_row(node.name, f"{node.hypervisor.kind.value}: {node.hypervisor.reason}")
+    datapaths = Table(title="Open vSwitch datapath", title_justify="left", show_header=False)
+    datapaths.add_column("node")
+    datapaths.add_column("why")
+    costs: dict[str, str] = {}
+    for node in plan.nodes:
+        if node.datapath:
+            datapaths.add_row(node.name, f"{node.datapath.kind.value}: {node.datapath.reason}")
+            costs[node.datapath.kind.value] = node.datapath.cost
     steps = Table(title="Steps of `up`", title_justify="left", show_header=False)
     steps.add_column("n", justify="right")
     steps.add_column("step")
@@ -67,7 +78,11 @@ def plan_view(plan: Plan) -> RenderableType:
     for index, step in enumerate(plan.steps, start=1):
         steps.add_row(str(index), step.name, step.description)
     cost = Text(f"Cost: ${plan.cost.usd_per_hour:.2f}/hour ({plan.cost.note})")
-    parts: list[RenderableType] = [header, networks, nodes, reasons, steps, cost]
+    parts: list[RenderableType] = [header, networks, nodes, reasons]
+    if costs:
+        parts.append(datapaths)
+        parts += [Text(f"Datapath cost ({kind}): {what}") for kind, what in costs.items()]
+    parts += [steps, cost]
     parts += [Text(f"warning: {warning}", style="yellow") for warning in plan.warnings]
     return Group(*parts)
 
@@ -89,6 +104,7 @@ def doctor_summary(report: DoctorReport) -> Text:
         ("This host is ", "bold"),
         (verdict, "bold green" if report.ok else "bold red"),
         f" for the local provider. Hypervisor: {report.hypervisor} ({report.hypervisor_reason})",
+        f". Open vSwitch datapath: {report.datapath.kind.value}" if report.datapath else "",
     )
 
 

@@ -18,6 +18,7 @@ from stacklab.config.models import (
     Spec,
     SshProvider,
 )
+from stacklab.config.tunnels import tunnel_for
 from stacklab.errors import Problem
 
 MIN_TENANT_MTU = 1280  # the IPv6 minimum: below it tenant networks cannot carry IPv6
@@ -301,15 +302,16 @@ def network_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
                 )
             )
     underlay = overlay.mtu or facts.underlay_mtu
-    tenant = underlay - 50
+    tunnel = tunnel_for(spec.os)
+    tenant = underlay - tunnel.overhead
     if tenant < MIN_TENANT_MTU:
         problems.append(
             Problem(
                 field="networks.overlay.mtu",
                 value=underlay,
-                why=f"VXLAN takes 50 bytes, leaving tenant networks an MTU of {tenant}, "
-                f"below the {MIN_TENANT_MTU} that IPv6 needs",
-                fix=f"use an overlay MTU of at least {MIN_TENANT_MTU + 50}",
+                why=f"{tunnel.name} takes {tunnel.overhead} bytes, leaving tenant networks an "
+                f"MTU of {tenant}, below the {MIN_TENANT_MTU} that IPv6 needs",
+                fix=f"use an overlay MTU of at least {MIN_TENANT_MTU + tunnel.overhead}",
             )
         )
     return problems

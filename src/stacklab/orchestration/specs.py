@@ -13,6 +13,7 @@ from stacklab.doctor import HostFacts, load_host_facts
 from stacklab.errors import SpecError
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
+from stacklab.providers.datapaths import probed_datapaths
 from stacklab.providers.registry import host_provider, traits_of
 
 DEFAULT_SPEC = Path("stacklab.yaml")
@@ -55,7 +56,12 @@ def catalog_with_host_facts(facts: HostFacts | None) -> Catalog:
 def plan_of(loaded: LoadedSpec) -> Plan:
     facts = load_host_facts() if needs_host_probe(loaded.spec) else None
     try:
-        return make_plan(loaded.spec, catalog_with_host_facts(facts), source=str(loaded.path))
+        return make_plan(
+            loaded.spec,
+            catalog_with_host_facts(facts),
+            source=str(loaded.path),
+            datapaths=probed_datapaths(loaded.spec),
+        )
     except SpecError as error:
         raise SpecError(
             with_lines(error.problems, str(loaded.path), loaded.lines), str(loaded.path)

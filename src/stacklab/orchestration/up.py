@@ -21,6 +21,7 @@ from stacklab.orchestration.specs import DEFAULT_SPEC, LoadedSpec, load, needs_h
 from stacklab.plan.models import Plan
 from stacklab.plan.steps import STEPS, Handler
 from stacklab.providers.base import Provider, RestoresLabFiles
+from stacklab.providers.datapaths import datapaths_unprobed, probe_datapaths
 from stacklab.providers.registry import provider_for
 from stacklab.runner import LocalRunner
 from stacklab.state.db import LabState, StateDB, up_to
@@ -152,6 +153,9 @@ def up(
         probe_hypervisor(
             LocalRunner(), qemu_installed=shutil.which("qemu-system-x86_64") is not None
         )
+        plan = plan_of(loaded)
+    if datapaths_unprobed(loaded.spec):  # so is Open vSwitch's datapath
+        probe_datapaths(loaded.spec, plan, provider)
         plan = plan_of(loaded)
     with StateDB() as db:
         run = UpRun(loaded, db, progress, provider)

@@ -9,11 +9,17 @@ from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from stacklab.config.models import NetworkName, Role
+from stacklab.config.models import NetworkName, OperatingSystem, Role
+from stacklab.config.tunnels import Tunnel, tunnel_for
 
 PLAN_FORMAT = "stacklab.plan/v1"
 
-VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
+USERSPACE_DATAPATH_COST = (
+    "ovs-vswitchd switches every packet itself, polling in its main thread: one full core "
+    "under bulk traffic, about 1-2 Gbit/s; TCP needs other_config:userspace-tso-enable=true "
+    "(without it TCP segments leave with bad checksums)"
+)
+KERNEL_DATAPATH_COST = "the kernel switches the packets: no core spent polling"
 
 
 class HypervisorKind(StrEnum):
@@ -25,6 +31,29 @@ class HypervisorKind(StrEnum):
 class HypervisorChoice:
     kind: HypervisorKind
     reason: str
+
+
+class DatapathKind(StrEnum):
+    """Where Open vSwitch switches the packets of a network or compute node."""
+
+    KERNEL = "kernel"  # the openvswitch kernel module (OVS datapath_type=system)
+    USERSPACE = "userspace"  # ovs-vswitchd itself (OVS datapath_type=netdev)
+
+    @property
+    def ovs_datapath_type(self) -> str:
+        return "system" if self is DatapathKind.KERNEL else "netdev"
+
+
+@dataclass(frozen=True)
+class DatapathChoice:
+    kind: DatapathKind
+    reason: str
+    cost: str
+
+    @classmethod
+    def of(cls, kind: DatapathKind, reason: str) -> DatapathChoice:
+        cost = KERNEL_DATAPATH_COST if kind is DatapathKind.KERNEL else USERSPACE_DATAPATH_COST
+        return cls(kind, reason, cost)
 
 
 @dataclass(frozen=True)
@@ -72,6 +101,8 @@ class PlannedNode:
     nics: tuple[PlannedNic, ...]
     hypervisor: HypervisorChoice | None  # only nodes with the compute role run guests
     usd_per_hour: float | None
+    # Network and compute nodes of an OVN release (debian-13); None elsewhere.
+    datapath: DatapathChoice | None = None
 
     def nic(self, network: NetworkName) -> PlannedNic | None:
         return next((nic for nic in self.nics if nic.network is network), None)
@@ -110,6 +141,7 @@ class Plan:
     networks: tuple[PlannedNetwork, ...]
     nodes: tuple[PlannedNode, ...]
     tenant_mtu: int
+    tunnel: Tunnel  # tenant_mtu = overlay MTU - tunnel.overhead
     controller: str
     access_node: str
     services: tuple[str, ...]
@@ -150,6 +182,7 @@ class Plan:
             networks=tuple(_network(network) for network in data["networks"]),
             nodes=tuple(_node(node) for node in data["nodes"]),
             tenant_mtu=data["tenant_mtu"],
+            tunnel=_tunnel(data),
             controller=data["controller"],
             access_node=data["access_node"],
             services=tuple(data["services"]),
@@ -205,7 +238,21 @@ def _node(data: Mapping[str, Any]) -> PlannedNode:
             else HypervisorChoice(HypervisorKind(hypervisor["kind"]), hypervisor["reason"])
         ),
         usd_per_hour=data.get("usd_per_hour"),
+        datapath=_datapath(data.get("datapath")),
     )
+
+
+def _datapath(data: Mapping[str, Any] | None) -> DatapathChoice | None:
+    if data is None:  # also a plan saved before the datapath was planned
+        return None
+    return DatapathChoice(DatapathKind(data["kind"]), data["reason"], data["cost"])
+
+
+def _tunnel(data: Mapping[str, Any]) -> Tunnel:
+    saved = data.get("tunnel")
+    if saved is None:  # a plan saved before the tunnel was planned
+        return tunnel_for(OperatingSystem(data["os"]))
+    return Tunnel(saved["name"], saved["overhead"], saved["made_of"])
 
 
 def _plain(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from ipaddress import IPv4Address, IPv4Network
 
 from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Virtualization
@@ -15,11 +16,13 @@ from stacklab.config.rules import (
     node_networks,
     topology_problems,
 )
+from stacklab.config.tunnels import GENEVE, Tunnel, tunnel_for
 from stacklab.errors import Problem, SpecError
 from stacklab.plan import addressing
 from stacklab.plan.models import (
-    VXLAN_OVERHEAD,
     Cost,
+    DatapathChoice,
+    DatapathKind,
     FloatingRange,
     HypervisorChoice,
     HypervisorKind,
@@ -33,14 +36,24 @@ from stacklab.plan.steps import STEPS
 
 PURPOSES = {
     NetworkName.MANAGEMENT: "APIs, database, message queue and SSH between nodes",
-    NetworkName.OVERLAY: "VXLAN tunnels that carry the tenant networks",
+    NetworkName.OVERLAY: "{tunnel} tunnels that carry the tenant networks",
     NetworkName.PROVIDER: "flat external network: floating IPs and router gateways",
     NetworkName.UPLINK: "the way out: package downloads and access from outside",
 }
 
 
-def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
-    """Everything `up` will make for this spec, or a SpecError listing every problem."""
+def plan(
+    spec: Spec,
+    catalog: Catalog,
+    *,
+    source: str | None = None,
+    datapaths: Mapping[str, DatapathChoice] | None = None,
+) -> Plan:
+    """Everything `up` will make for this spec, or a SpecError listing every problem.
+
+    datapaths: Open vSwitch's datapath per node name as a probe of its kernel decided it
+    (local: this host's; ssh: each host's); nodes without one get the userspace datapath.
+    """
     provider_catalog = catalog.of(spec.provider_kind.value)
     nodes = node_specs(spec)
     problems: list[Problem] = []
@@ -70,8 +83,9 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
     if problems:
         raise SpecError(_ordered(problems), source)
 
+    tunnel = tunnel_for(spec.os)
     networks = tuple(
-        _network(spec, provider_catalog, name, cidrs, floating) for name in NetworkName
+        _network(spec, provider_catalog, name, cidrs, floating, tunnel) for name in NetworkName
     )
     mtu_of = {network.name: network.mtu for network in networks}
     addresses = {
@@ -112,6 +126,9 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
                 nics=nics,
                 hypervisor=_hypervisor(spec, machine) if Role.COMPUTE in node.roles else None,
                 usd_per_hour=machine.price.usd_per_hour if machine.price else None,
+                datapath=_datapath(
+                    tunnel, provider_catalog, node.roles, (datapaths or {}).get(node.name)
+                ),
             )
         )
     services = _services(spec)
@@ -124,7 +141,8 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
         domain=domain,
         networks=networks,
         nodes=tuple(planned_nodes),
-        tenant_mtu=mtu_of[NetworkName.OVERLAY] - VXLAN_OVERHEAD,
+        tenant_mtu=mtu_of[NetworkName.OVERLAY] - tunnel.overhead,
+        tunnel=tunnel,
         controller=next(n.name for n in nodes if Role.CONTROLLER in n.roles),
         access_node=next(n.name for n in nodes if Role.NETWORK in n.roles),
         services=services,
@@ -146,6 +164,7 @@ def _network(
     name: NetworkName,
     cidrs: dict[NetworkName, IPv4Network],
     floating: tuple[IPv4Address, IPv4Address] | None,
+    tunnel: Tunnel,
 ) -> PlannedNetwork:
     cidr = cidrs[name]
     default_mtu = (
@@ -153,7 +172,7 @@ def _network(
     )
     return PlannedNetwork(
         name=name,
-        purpose=PURPOSES[name],
+        purpose=PURPOSES[name].format(tunnel=tunnel.name),
         cidr=cidr,
         gateway=cidr[addressing.GATEWAY_INDEX],
         mtu=spec.networks.spec_of(name).mtu or default_mtu,
@@ -190,6 +209,26 @@ def _hypervisor(spec: Spec, machine: MachineType) -> HypervisorChoice:
         HypervisorKind.QEMU,
         "KVM not probed yet on this host (`stacklab doctor` boots a probe guest); until it "
         f"passes, {slow}",
+    )
+
+
+def _datapath(
+    tunnel: Tunnel,
+    catalog: ProviderCatalog,
+    roles: Collection[Role],
+    probed: DatapathChoice | None,
+) -> DatapathChoice | None:
+    """Open vSwitch runs on the network and compute nodes of an OVN release only."""
+    if tunnel is not GENEVE or not {Role.NETWORK, Role.COMPUTE} & set(roles):
+        return None
+    if catalog.network.ovs_datapath == "kernel":
+        return DatapathChoice.of(DatapathKind.KERNEL, catalog.network.ovs_datapath_how)
+    if probed is not None:
+        return probed
+    return DatapathChoice.of(
+        DatapathKind.USERSPACE,
+        "this node's kernel was not asked yet (`stacklab doctor` on this host; `up` asks each "
+        "ssh host); until then the userspace datapath, which works on any kernel",
     )
 
 

@@ -51,9 +51,7 @@ STEPS: tuple[StepDefinition, ...] = (
     StepDefinition("identity", "Keystone and the service catalog", Handler.INSTALL),
     StepDefinition("image", "Glance", Handler.INSTALL),
     StepDefinition("placement", "Placement", Handler.INSTALL),
-    StepDefinition(
-        "compute", "Nova: API, conductor, scheduler, noVNC, compute", Handler.INSTALL
-    ),
+    StepDefinition("compute", "Nova: API, conductor, scheduler, noVNC, compute", Handler.INSTALL),
     StepDefinition(
         "network", "Neutron: server, linuxbridge, DHCP, L3 and metadata agents", Handler.INSTALL
     ),

@@ -3,6 +3,7 @@ services alive, the console's markers, ping and SSH to the floating IP."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -64,10 +65,21 @@ def ec2_instance_id(instance_name: str | None) -> str | None:
     return "i-" + instance_name.removeprefix("instance-")
 
 
-def guest_progress(markers: ConsoleMarkers, instance_ids: Collection[str]) -> ConsoleMarkers | None:
+def server_hostname(server_name: str) -> str:
+    """The hostname Nova gives a server of this name (nova.utils.sanitize_hostname): what
+    the test image sets from the metadata, and what a guest's `hostname` is compared with."""
+    hostname = re.sub(r"[ _.]", "-", server_name.lower())
+    hostname = re.sub(r"[^a-z0-9-]", "", hostname).strip("-")
+    return hostname[:63].rstrip("-") or "server"
+
+
+def guest_progress(
+    markers: ConsoleMarkers, instance_ids: Collection[str], hostname: str | None = None
+) -> ConsoleMarkers | None:
     """The markers once the guest is done (metadata read, SSH decided); GuestFailed if it
-    said it could not get an address or the metadata, or got another instance's metadata;
-    None while it is still booting. instance_ids: the ids this instance may be called by."""
+    said it could not get an address or the metadata, or got another instance's metadata
+    or another hostname than `hostname`; None while it is still booting. instance_ids:
+    the ids this instance may be called by."""
     if markers.dhcp_failed:
         raise GuestFailed(
             "The instance got no DHCP lease.",
@@ -84,18 +96,35 @@ def guest_progress(markers: ConsoleMarkers, instance_ids: Collection[str]) -> Co
             f"not for this one ({' or '.join(sorted(instance_ids))}).",
             fix="check metadata_proxy_shared_secret and the metadata agent's configuration",
         )
+    if markers.hostname_failure is not None:
+        raise GuestFailed(
+            f"The instance could not take its hostname from the metadata: "
+            f"{markers.hostname_failure}.",
+            fix="`curl http://169.254.169.254/latest/meta-data/hostname` from a guest shows "
+            "what the metadata service answers",
+        )
+    if hostname is not None and markers.hostname not in (None, hostname):
+        raise GuestFailed(
+            f"The instance took the hostname {markers.hostname} from the metadata, "
+            f"not {hostname} (its server name).",
+            fix="check the metadata agent: it answered for another server",
+        )
     return markers if markers.finished else None
 
 
 def wait_console(
-    cloud: OpenStackCloud, server_id: str, instance_ids: Collection[str], timeout: float
+    cloud: OpenStackCloud,
+    server_id: str,
+    instance_ids: Collection[str],
+    timeout: float,
+    hostname: str | None = None,
 ) -> ConsoleMarkers:
     seen: list[ConsoleMarkers] = []
 
     def probe() -> ConsoleMarkers | None:
         markers = read_markers(cloud.console_output(server_id))
         seen.append(markers)
-        return guest_progress(markers, instance_ids)
+        return guest_progress(markers, instance_ids, hostname)
 
     return wait_until(
         probe,

@@ -20,6 +20,7 @@ from stacklab.plan.models import Plan
 from stacklab.providers.registry import traits_of
 from stacklab.verify.checks import (
     ec2_instance_id,
+    server_hostname,
     wait_console,
     wait_ping,
     wait_services,
@@ -89,8 +90,11 @@ class _Run:
             detail.append(f"{name} ACTIVE")
         with log.phase("console") as detail:
             ids = _instance_ids(admin, server_id)
-            markers = wait_console(demo, server_id, ids, settings.console_timeout)
+            hostname = server_hostname(name)
+            markers = wait_console(demo, server_id, ids, settings.console_timeout, hostname)
             detail.append(f"metadata ok, address {markers.address}")
+            if markers.hostname is not None:
+                detail.append(f"hostname {markers.hostname}")
         with log.phase("floating-ip") as detail:
             floating = add_floating_ip(demo, target, server_id, f"{VERIFY_PREFIX} {server_id}")
             self.made.floating_ip_ids.append(floating.id)
