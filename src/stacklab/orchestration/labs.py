@@ -43,8 +43,8 @@ def lab_record(name: str) -> LabRecord:
 
 
 def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
-    """The provider that holds a lab: from its spec when that still loads, so a cloud lab is
-    looked for in its own account and region; else from its kind alone."""
+    """The provider that holds a lab: from its spec when that still loads, else from the
+    region and profile recorded in its plan, so a cloud lab is looked for where it is."""
     with StateDB() as db:
         record = db.lab(name)
     if record and record.spec_path and Path(record.spec_path).exists():
@@ -54,9 +54,10 @@ def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
             spec = None
         if spec is not None and spec.name == name:
             return provider_for(spec)
+    if record is not None:
+        return provider_kind_for(record.provider, record.plan)
     # With no record and no kind given, the lab is looked for on this host.
-    kind = record.provider if record else provider_kind or host_provider().kind.value
-    return provider_kind_for(kind)
+    return provider_kind_for(provider_kind or host_provider().kind.value)
 
 
 def down(
@@ -102,8 +103,9 @@ def snapshot(
 
 def stop(name: str, *, progress: ProgressCallback = lambda m: None) -> None:
     """Power the lab's nodes off, keeping their disks and the lab's networks."""
-    kind = lab_record(name).provider
-    provider = provider_kind_for(kind)
+    record = lab_record(name)
+    kind = record.provider
+    provider = provider_kind_for(kind, record.plan)
     if not isinstance(provider, StopStart):
         raise NotYetImplemented(f"The {kind} provider cannot stop a lab.", fix="use `down`")
     provider.stop(name, progress)
