@@ -150,7 +150,7 @@ def render_spec(
     """firewalled: the provider admits only access.admin_cidr (so `up` needs it); admin_cidr:
     the user's public range where it was found."""
     provider_text = PROVIDERS[provider]
-    if provider is ProviderKind.SSH:
+    if "{hosts}" in provider_text:  # a provider on hosts the user has: they are listed
         provider_text = provider_text.format(hosts=_ssh_hosts(preset))
     if not firewalled:
         access = ADMIN_CIDR_UNUSED

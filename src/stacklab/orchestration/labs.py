@@ -31,6 +31,7 @@ from stacklab.providers.registry import (
     traits_of,
 )
 from stacklab.state.db import LabRecord, LabState, StateDB
+from stacklab.state.lock import lab_lock
 from stacklab.state.paths import lab_dir
 
 
@@ -57,7 +58,7 @@ def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
     if record is not None:
         return provider_kind_for(record.provider, record.plan)
     # With no record and no kind given, the lab is looked for on this host.
-    return provider_kind_for(provider_kind or host_provider().kind.value)
+    return provider_kind_for(provider_kind or host_provider().value)
 
 
 def down(
@@ -74,12 +75,13 @@ def down(
         if isinstance(provider, PlannedDeletions):
             return provider.planned_deletions(name)
         return provider.discover(name)
-    removed = provider.destroy(name, progress)
-    # Its key, passwords and cloud entries open nothing any more once the lab is gone.
-    shutil.rmtree(lab_dir(name), ignore_errors=True)
-    remove_lab_clouds(name)
-    with StateDB() as db:
-        db.forget_lab(name)
+    with lab_lock(name, "down"):
+        removed = provider.destroy(name, progress)
+        # Its key, passwords and cloud entries open nothing any more once the lab is gone.
+        shutil.rmtree(lab_dir(name), ignore_errors=True)
+        remove_lab_clouds(name)
+        with StateDB() as db:
+            db.forget_lab(name)
     return removed
 
 
@@ -94,10 +96,11 @@ def snapshot(
             fix="`stacklab up` makes the lab anew",
         )
     record = lab_record(name)
-    images = provider.snapshot(name, progress, snapshot_name)
-    if isinstance(provider, StopStart) and record.spec_path and Path(record.spec_path).exists():
-        progress(f"starting {name} again")
-        start(Path(record.spec_path), progress=progress)
+    with lab_lock(name, "snapshot"):
+        images = provider.snapshot(name, progress, snapshot_name)
+        if isinstance(provider, StopStart) and record.spec_path and Path(record.spec_path).exists():
+            progress(f"starting {name} again")
+            _start(Path(record.spec_path), progress)
     return images
 
 
@@ -108,13 +111,19 @@ def stop(name: str, *, progress: ProgressCallback = lambda m: None) -> None:
     provider = provider_kind_for(kind, record.plan)
     if not isinstance(provider, StopStart):
         raise NotYetImplemented(f"The {kind} provider cannot stop a lab.", fix="use `down`")
-    provider.stop(name, progress)
-    with StateDB() as db:
-        db.set_lab_status(name, LabState.STOPPED)
+    with lab_lock(name, "stop"):
+        provider.stop(name, progress)
+        with StateDB() as db:
+            db.set_lab_status(name, LabState.STOPPED)
 
 
 def start(path: Path = DEFAULT_SPEC, *, progress: ProgressCallback = lambda m: None) -> None:
     """Boot a stopped lab's nodes again, as they were."""
+    with lab_lock(load(path).spec.name, "start"):
+        _start(path, progress)
+
+
+def _start(path: Path, progress: ProgressCallback) -> None:
     loaded = load(path)
     plan = plan_of(loaded)
     provider = provider_for(loaded.spec)
