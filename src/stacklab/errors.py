@@ -4,6 +4,7 @@ why, and the fix. The CLI maps each class to an exit code in one place."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,22 @@ class StepError(StacklabError):
         return f"{self.message}\n{self.cause.render()}"
 
 
+class UnexpectedError(StacklabError):
+    """An exception stacklab did not foresee (a bug, or a case not handled yet), caught at
+    the edge of a step so that it ends like every other error."""
+
+    def __init__(self, step: str, error: BaseException, log: Path | None):
+        self.error = error
+        self.log = log
+        where = f"is in {log}" if log else "could not be written to a file"
+        super().__init__(
+            f"Unexpected {type(error).__name__} in step '{step}': {error}",
+            details=f"Its traceback {where} (`--traceback` shows it here).",
+            fix="run `stacklab up` again: it resumes at this step; if it fails the same way, "
+            "report it with that log",
+        )
+
+
 class CloudError(StacklabError):
     """A call to the lab's OpenStack APIs failed, or the cloud holds something unusable."""
 
@@ -150,6 +167,7 @@ EXIT_CODES: tuple[tuple[type[StacklabError], int], ...] = (
     (ProviderError, 4),
     (RunFailure, 5),
     (StepError, 6),
+    (UnexpectedError, 6),  # only made for a step, whose StepError carries it
     (NotYetImplemented, 7),
     (StateError, 8),
     (VerifyFailed, 9),

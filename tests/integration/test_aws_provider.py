@@ -22,6 +22,7 @@ import boto3
 import moto.server as moto_server
 import pytest
 
+from stacklab import api
 from stacklab.catalog import load_catalog
 from stacklab.catalog.models import ImageSource
 from stacklab.config.models import Access, AwsProvider, NetworkName, Spec
@@ -65,9 +66,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as env:
         for name, value in {
+            # Lab files (snapshots' keys and passwords) and clouds.yaml: not the user's.
+            "XDG_STATE_HOME": str(tmp_path_factory.mktemp("state")),
+            "XDG_CONFIG_HOME": str(tmp_path_factory.mktemp("config")),
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "testing",
@@ -101,11 +105,11 @@ def ec2(moto_url: str) -> Any:
     return client
 
 
-def lab_plan(admin_cidr: str = ADMIN, **provider_settings: Any) -> Plan:
+def lab_plan(admin_cidr: str = ADMIN, region: str = REGION, **provider_settings: Any) -> Plan:
     spec = Spec.model_validate(
         {
             "name": LAB,
-            "provider": {"kind": "aws", "region": REGION, **provider_settings},
+            "provider": {"kind": "aws", "region": region, **provider_settings},
             "topology": {"preset": "multinode"},
             "access": {"admin_cidr": admin_cidr},
         }
@@ -126,8 +130,9 @@ def provider(
     **settings: Any,
 ) -> Provider:
     cidr = IPv4Network(admin_cidr) if admin_cidr else None
+    settings.setdefault("region", REGION)
     return Provider(
-        AwsProvider(region=REGION, owner="tester", **settings),
+        AwsProvider(owner="tester", **settings),
         access=Access(admin_cidr=cidr),
         catalog=MOTO_CATALOG,
         adapter=adapter or shared_adapter(),
@@ -246,7 +251,9 @@ def test_up_makes_exactly_the_planned_network_and_nodes(ec2: Any, context: LabCo
     network_mgmt = interface_of(interfaces, plan.access_node, "management")
     assert default_route(egress)["NetworkInterfaceId"] == network_mgmt["NetworkInterfaceId"]
 
-    assert ingress(ec2) == {("tcp", 22, ADMIN)} | {("-1", None, str(n.cidr)) for n in plan.networks}
+    assert ingress(ec2) == {("tcp", 22, ADMIN), ("tcp", 443, ADMIN)} | {
+        ("-1", None, str(n.cidr)) for n in plan.networks
+    }
     recorded = {(r.kind, r.ident) for r in context.db.resources(LAB)}
     assert {kind for kind, _ in recorded} >= {"vpc", "subnet", "instance", "elastic-ip"}
 
@@ -333,6 +340,42 @@ def test_down_without_the_state_database_finds_everything(
     assert {r.ident for r in removed} == {r.ident for r in planned}
     assert stateless.destroy(LAB, lambda m: None) == [], "a second down finds nothing"
     context.db = StateDB(tmp_path / "state.db")
+
+
+def test_down_of_a_lab_in_another_region_needs_neither_its_spec_nor_a_region_variable(
+    ec2: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "eu-central-1"
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    regional = boto3.client("ec2", region_name=other)
+    regional.register_image(
+        Name="debian-12-amd64-20250101-1000", Architecture="x86_64", RootDeviceName="/dev/xvda"
+    )
+    plan = lab_plan(region=other)
+    spec_path = tmp_path / "stacklab.yaml"
+    spec_path.write_text(f"name: {LAB}\n", encoding="utf-8")
+    db = StateDB()
+    try:
+        db.save_lab(LAB, "aws", str(spec_path), "hash", plan.to_dict())  # as `up` records it
+        context = LabContext(LAB, tmp_path, db, tmp_path / "key", PUBLIC_KEY, lambda m: None)
+        adapter = Ec2Adapter.connect(region=other, profile=None, pacing=FAST, timeout=WAIT_LIMIT)
+        up(provider(adapter=adapter, region=other), context, plan)
+    finally:
+        db.close()
+    made = tagged(regional)
+    assert made["instance"] and made["vpc"]
+    spec_path.unlink()
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+    found = api.status(LAB).found
+    assert {r.ident for r in found} >= made["instance"] | made["vpc"]
+    removed = api.down(LAB)
+
+    assert tagged(regional) == {}
+    assert {r.ident for r in removed} >= made["instance"] | made["vpc"]
+    assert api.list_labs() == []
 
 
 def test_ssh_is_never_open_to_the_world_by_default(ec2: Any, context: LabContext) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from stacklab.cli.main import run
 from stacklab.doctor.ovs_datapath import HOST_KEY, save_datapath
-from stacklab.errors import SpecError
+from stacklab.errors import SpecError, StepError
 from stacklab.plan.models import DatapathChoice, DatapathKind
 
 
@@ -148,3 +148,35 @@ def test_installed_command_prints_help_and_no_traceback(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert "name" in failed.stderr and "Fix:" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_a_bare_exception_in_a_step_ends_on_one_screen_and_the_next_up_resumes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, isolated: Path
+) -> None:
+    from stacklab.providers.ssh.provider import SshProvider
+    from stacklab.state.db import StateDB
+
+    def broken_check(self: SshProvider, plan: object) -> None:
+        raise KeyError("a bug in a step")
+
+    run(["init", "--provider", "ssh", "--name", "lockx"])
+    monkeypatch.setattr(SshProvider, "check", broken_check)
+    capsys.readouterr()
+    assert run(["up", "--until", "preflight"]) == 6
+    error = capsys.readouterr().err
+    assert "Step 'preflight' failed" in error and "Unexpected KeyError" in error
+    assert "a bug in a step" in error and "resumes at this step" in error
+    assert "Traceback" not in error
+    log = next((isolated / "state" / "stacklab" / "labs" / "lockx" / "logs").iterdir())
+    assert log.name.startswith("preflight-") and "Traceback" in log.read_text()
+    assert str(log) in error.replace("\n", "")
+    database = StateDB(isolated / "state" / "stacklab" / "state.db")
+    try:
+        assert [(e.step, e.status) for e in database.journal("lockx")] == [("preflight", "failed")]
+    finally:
+        database.close()
+    with pytest.raises(StepError) as shown:  # the stack, down to the KeyError
+        run(["--traceback", "up", "--until", "preflight"])
+    assert isinstance(shown.value.__cause__, KeyError)
+    monkeypatch.setattr(SshProvider, "check", lambda self, plan: None)
+    assert run(["up", "--until", "preflight"]) == 0

@@ -50,6 +50,16 @@ class NetworkFacts(Frozen):
         default="", description="How each NIC maps onto the provider's networks."
     )
     reserved_addresses: str = ""
+    nodes_exit_through_router_node: bool = Field(
+        default=False,
+        description="Nodes have no way out of their own (no NAT of the provider's): the lab's "
+        "network node forwards and masquerades for them.",
+    )
+    firewalled: bool = Field(
+        default=False,
+        description="From outside, only the ports the lab opens are reachable, and only from "
+        "access.admin_cidr (a security group or firewall rules).",
+    )
     ovs_datapath: Literal["kernel", "probe"] = Field(
         default="probe",
         description="Open vSwitch's datapath on OVN releases: kernel where the provider's "

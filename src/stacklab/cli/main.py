@@ -438,6 +438,19 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         err.print("Interrupted.")
         return 130
+    except Exception as unforeseen:
+        if "--traceback" in argv:
+            raise
+        err.print(
+            Text.assemble(
+                ("error: ", "bold red"),
+                f"unexpected {type(unforeseen).__name__}: {unforeseen}\n"
+                "This is a bug in stacklab. Fix: run the command again with --traceback "
+                "and report what it shows.",
+            ),
+            highlight=False,
+        )
+        return 1
     return 0
 
 

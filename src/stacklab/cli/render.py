@@ -22,6 +22,8 @@ def plan_view(plan: Plan) -> RenderableType:
         f" on {plan.provider}: {plan.os} (OpenStack {plan.openstack_series}), "
         f"tenant MTU {plan.tenant_mtu} (overlay MTU - {plan.tunnel.overhead} bytes of "
         f"{plan.tunnel.name}: {plan.tunnel.made_of}), services {', '.join(plan.services)}",
+        f" in {plan.region}" if plan.region else "",
+        f" (profile {plan.profile})" if plan.profile else "",
     )
     networks = Table(title="Networks", title_justify="left")
     for column in ("network", "cidr", "gateway", "mtu", "vip / floating IPs"):
@@ -82,9 +84,36 @@ def plan_view(plan: Plan) -> RenderableType:
     if costs:
         parts.append(datapaths)
         parts += [Text(f"Datapath cost ({kind}): {what}") for kind, what in costs.items()]
+    parts += _way_in_and_out(plan)
     parts += [steps, cost]
     parts += [Text(f"warning: {warning}", style="yellow") for warning in plan.warnings]
     return Group(*parts)
+
+
+def _way_in_and_out(plan: Plan) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if plan.router is not None:
+        router = plan.router
+        parts.append(
+            Text(
+                f"Router: {router.node} is the lab's router and gateway: every other node's "
+                f"default route goes through {router.gateway}; it forwards and masquerades "
+                f"{', '.join(str(cidr) for cidr in router.masqueraded)} out of its uplink"
+            )
+        )
+    if plan.open_ports:
+        ports = Table(title="Open from outside (security group)", title_justify="left")
+        for column in ("port", "from", "to", "what"):
+            ports.add_column(column, no_wrap=column != "what")
+        for port in plan.open_ports:
+            ports.add_row(
+                f"{port.port}/{port.protocol}",
+                str(port.source) if port.source else "access.admin_cidr (not set)",
+                port.node,
+                port.purpose,
+            )
+        parts.append(ports)
+    return parts
 
 
 def check_line(check: CheckResult) -> Text:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stacklab.core.failure_causes import cause_of
 from stacklab.errors import RunFailure
 
 TAIL_LINES = 15
@@ -78,12 +79,16 @@ class InstallError(RunFailure):
         self.failure = failure
         self.log = log
         what = "could not reach" if failure.unreachable else "failed on"
-        fix = (
-            f"check that node {failure.node} runs and answers SSH (`stacklab ssh "
-            f"{failure.node}`), then `stacklab up` again"
-            if failure.unreachable
-            else "fix the cause shown above, then `stacklab up` again: it resumes at this step"
-        )
+        self.cause = None if failure.unreachable else cause_of(failure.output)
+        if failure.unreachable:
+            fix = (
+                f"check that node {failure.node} runs and answers SSH (`stacklab ssh "
+                f"{failure.node}`), then `stacklab up` again"
+            )
+        elif self.cause is not None:
+            fix = self.cause.fix
+        else:
+            fix = "fix the cause shown above, then `stacklab up` again: it resumes at this step"
         super().__init__(
             f"Install step '{step}': task '{failure.task}' {what} node {failure.node}.",
             fix=fix,
@@ -97,6 +102,8 @@ class InstallError(RunFailure):
             lines += [f"  {line}" for line in tail]
         else:
             lines.append("(the task printed nothing)")
+        if self.cause is not None:
+            lines.append(f"Cause: {self.cause.what}.")
         lines.append(f"Full log: {self.log}")
         if self.fix:
             lines.append(f"Fix: {self.fix}")

@@ -31,6 +31,7 @@ from stacklab.providers.registry import (
     traits_of,
 )
 from stacklab.state.db import LabRecord, LabState, StateDB
+from stacklab.state.lock import lab_lock
 from stacklab.state.paths import lab_dir
 
 
@@ -43,8 +44,8 @@ def lab_record(name: str) -> LabRecord:
 
 
 def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
-    """The provider that holds a lab: from its spec when that still loads, so a cloud lab is
-    looked for in its own account and region; else from its kind alone."""
+    """The provider that holds a lab: from its spec when that still loads, else from the
+    region and profile recorded in its plan, so a cloud lab is looked for where it is."""
     with StateDB() as db:
         record = db.lab(name)
     if record and record.spec_path and Path(record.spec_path).exists():
@@ -54,9 +55,10 @@ def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
             spec = None
         if spec is not None and spec.name == name:
             return provider_for(spec)
+    if record is not None:
+        return provider_kind_for(record.provider, record.plan)
     # With no record and no kind given, the lab is looked for on this host.
-    kind = record.provider if record else provider_kind or host_provider().kind.value
-    return provider_kind_for(kind)
+    return provider_kind_for(provider_kind or host_provider().kind.value)
 
 
 def down(
@@ -73,12 +75,13 @@ def down(
         if isinstance(provider, PlannedDeletions):
             return provider.planned_deletions(name)
         return provider.discover(name)
-    removed = provider.destroy(name, progress)
-    # Its key, passwords and cloud entries open nothing any more once the lab is gone.
-    shutil.rmtree(lab_dir(name), ignore_errors=True)
-    remove_lab_clouds(name)
-    with StateDB() as db:
-        db.forget_lab(name)
+    with lab_lock(name, "down"):
+        removed = provider.destroy(name, progress)
+        # Its key, passwords and cloud entries open nothing any more once the lab is gone.
+        shutil.rmtree(lab_dir(name), ignore_errors=True)
+        remove_lab_clouds(name)
+        with StateDB() as db:
+            db.forget_lab(name)
     return removed
 
 
@@ -93,26 +96,34 @@ def snapshot(
             fix="`stacklab up` makes the lab anew",
         )
     record = lab_record(name)
-    images = provider.snapshot(name, progress, snapshot_name)
-    if isinstance(provider, StopStart) and record.spec_path and Path(record.spec_path).exists():
-        progress(f"starting {name} again")
-        start(Path(record.spec_path), progress=progress)
+    with lab_lock(name, "snapshot"):
+        images = provider.snapshot(name, progress, snapshot_name)
+        if isinstance(provider, StopStart) and record.spec_path and Path(record.spec_path).exists():
+            progress(f"starting {name} again")
+            _start(Path(record.spec_path), progress)
     return images
 
 
 def stop(name: str, *, progress: ProgressCallback = lambda m: None) -> None:
     """Power the lab's nodes off, keeping their disks and the lab's networks."""
-    kind = lab_record(name).provider
-    provider = provider_kind_for(kind)
+    record = lab_record(name)
+    kind = record.provider
+    provider = provider_kind_for(kind, record.plan)
     if not isinstance(provider, StopStart):
         raise NotYetImplemented(f"The {kind} provider cannot stop a lab.", fix="use `down`")
-    provider.stop(name, progress)
-    with StateDB() as db:
-        db.set_lab_status(name, LabState.STOPPED)
+    with lab_lock(name, "stop"):
+        provider.stop(name, progress)
+        with StateDB() as db:
+            db.set_lab_status(name, LabState.STOPPED)
 
 
 def start(path: Path = DEFAULT_SPEC, *, progress: ProgressCallback = lambda m: None) -> None:
     """Boot a stopped lab's nodes again, as they were."""
+    with lab_lock(load(path).spec.name, "start"):
+        _start(path, progress)
+
+
+def _start(path: Path, progress: ProgressCallback) -> None:
     loaded = load(path)
     plan = plan_of(loaded)
     provider = provider_for(loaded.spec)

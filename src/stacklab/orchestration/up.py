@@ -26,6 +26,7 @@ from stacklab.providers.registry import provider_for
 from stacklab.runner import LocalRunner
 from stacklab.state.db import LabState, StateDB, up_to
 from stacklab.state.keys import ensure_lab_key, extra_public_key
+from stacklab.state.lock import lab_lock
 from stacklab.state.paths import ensure_private_dir, lab_dir
 from stacklab.verify.run import verify_step
 
@@ -157,7 +158,7 @@ def up(
     if datapaths_unprobed(loaded.spec):  # so is Open vSwitch's datapath
         probe_datapaths(loaded.spec, plan, provider)
         plan = plan_of(loaded)
-    with StateDB() as db:
+    with lab_lock(plan.lab, "up"), StateDB() as db:
         run = UpRun(loaded, db, progress, provider)
         return _journaled(run, plan, until=until, from_snapshot=from_snapshot, observe=observe)
 

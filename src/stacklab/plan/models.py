@@ -125,6 +125,28 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class LabRouter:
+    """The node through which every other node reaches the outside, where the provider gives
+    nodes no way out of their own (a VPC): it forwards and masquerades the lab's private
+    networks out of its uplink, and its management address is every other node's gateway."""
+
+    node: str
+    gateway: IPv4Address
+    masqueraded: tuple[IPv4Network, ...]
+
+
+@dataclass(frozen=True)
+class OpenPort:
+    """A port the provider's firewall (security group) opens from outside the lab."""
+
+    protocol: str
+    port: int
+    source: IPv4Network | None  # access.admin_cidr; None while unset (`up` refuses that)
+    node: str
+    purpose: str
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
     description: str
@@ -148,6 +170,11 @@ class Plan:
     cost: Cost
     steps: tuple[Step, ...]
     warnings: tuple[str, ...]
+    # Where a cloud lab lives, so that `status` and `down` find it with no spec at hand.
+    region: str | None = None
+    profile: str | None = None
+    router: LabRouter | None = None  # None: the provider (or host) gives each node its way out
+    open_ports: tuple[OpenPort, ...] = ()
 
     def network(self, name: NetworkName) -> PlannedNetwork:
         return next(network for network in self.networks if network.name is name)
@@ -189,7 +216,32 @@ class Plan:
             cost=Cost(**data["cost"]),
             steps=tuple(Step(**step) for step in data["steps"]),
             warnings=tuple(data["warnings"]),
+            region=data.get("region"),
+            profile=data.get("profile"),
+            router=_router(data.get("router")),
+            open_ports=tuple(_open_port(port) for port in data.get("open_ports", ())),
         )
+
+
+def _router(data: Mapping[str, Any] | None) -> LabRouter | None:
+    if data is None:
+        return None
+    return LabRouter(
+        node=data["node"],
+        gateway=IPv4Address(data["gateway"]),
+        masqueraded=tuple(IPv4Network(cidr) for cidr in data["masqueraded"]),
+    )
+
+
+def _open_port(data: Mapping[str, Any]) -> OpenPort:
+    source = data["source"]
+    return OpenPort(
+        protocol=data["protocol"],
+        port=data["port"],
+        source=None if source is None else IPv4Network(source),
+        node=data["node"],
+        purpose=data["purpose"],
+    )
 
 
 def _optional_address(value: str | None) -> IPv4Address | None:

@@ -7,7 +7,16 @@ from ipaddress import IPv4Address, IPv4Network
 
 from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Virtualization
 from stacklab.catalog.releases import release_of
-from stacklab.config.models import Hypervisor, NetworkName, ProviderKind, Role, Spec, SshProvider
+from stacklab.config.models import (
+    AwsProvider,
+    GcpProvider,
+    Hypervisor,
+    NetworkName,
+    ProviderKind,
+    Role,
+    Spec,
+    SshProvider,
+)
 from stacklab.config.presets import node_specs
 from stacklab.config.rules import (
     access_problems,
@@ -26,6 +35,8 @@ from stacklab.plan.models import (
     FloatingRange,
     HypervisorChoice,
     HypervisorKind,
+    LabRouter,
+    OpenPort,
     Plan,
     PlannedNetwork,
     PlannedNic,
@@ -132,6 +143,7 @@ def plan(
             )
         )
     services = _services(spec)
+    access_node = next(n.name for n in nodes if Role.NETWORK in n.roles)
     return Plan(
         lab=spec.name,
         provider=spec.provider_kind.value,
@@ -144,11 +156,43 @@ def plan(
         tenant_mtu=mtu_of[NetworkName.OVERLAY] - tunnel.overhead,
         tunnel=tunnel,
         controller=next(n.name for n in nodes if Role.CONTROLLER in n.roles),
-        access_node=next(n.name for n in nodes if Role.NETWORK in n.roles),
+        access_node=access_node,
         services=services,
         cost=_cost(spec, provider_catalog, tuple(planned_nodes)),
         steps=_steps(spec),
         warnings=_warnings(spec, tuple(planned_nodes)),
+        region=spec.provider.region
+        if isinstance(spec.provider, AwsProvider | GcpProvider)
+        else None,
+        profile=spec.provider.profile if isinstance(spec.provider, AwsProvider) else None,
+        router=_router(provider_catalog, networks, tuple(planned_nodes), access_node),
+        open_ports=_open_ports(spec, provider_catalog, access_node),
+    )
+
+
+def _router(
+    catalog: ProviderCatalog,
+    networks: tuple[PlannedNetwork, ...],
+    nodes: tuple[PlannedNode, ...],
+    access_node: str,
+) -> LabRouter | None:
+    if not catalog.network.nodes_exit_through_router_node:
+        return None
+    router = next(node for node in nodes if node.name == access_node)
+    return LabRouter(
+        node=router.name,
+        gateway=router.management_address,
+        masqueraded=tuple(n.cidr for n in networks if n.name is not NetworkName.UPLINK),
+    )
+
+
+def _open_ports(spec: Spec, catalog: ProviderCatalog, access_node: str) -> tuple[OpenPort, ...]:
+    if not catalog.network.firewalled:
+        return ()
+    source = spec.access.admin_cidr
+    return (
+        OpenPort("tcp", 22, source, access_node, "SSH, and through it every node"),
+        OpenPort("tcp", 443, source, access_node, "the TLS proxy: the APIs and Horizon"),
     )
 
 
@@ -275,5 +319,8 @@ def _warnings(spec: Spec, nodes: tuple[PlannedNode, ...]) -> tuple[str, ...]:
                 f"{node.name} has the storage role but services.cinder is off: it stays idle"
             )
     if spec.provider_kind in (ProviderKind.AWS, ProviderKind.GCP) and not spec.access.admin_cidr:
-        warnings.append("access.admin_cidr is not set: `up` allows only your current address")
+        warnings.append(
+            "access.admin_cidr is not set: `up` refuses to start without it (SSH and HTTPS of "
+            "the access node open to that range only); set it to your public address/32"
+        )
     return tuple(warnings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from stacklab.config.models import AwsProvider as AwsSettings
 from stacklab.config.models import LocalProvider as LocalSettings
@@ -127,35 +128,35 @@ def provider_for(spec: Spec, *, from_snapshot: str | None = None) -> Provider:
     )
 
 
-def _local_for_teardown() -> Provider:
+def _local_for_teardown(recorded: dict[str, Any]) -> Provider:
     from stacklab.providers.local.provider import LocalProvider
 
     return LocalProvider.from_settings(LocalSettings())
 
 
-def _aws_for_teardown() -> Provider:
+def _aws_for_teardown(recorded: dict[str, Any]) -> Provider:
     from stacklab.providers.aws import AwsProvider
 
-    return AwsProvider.for_teardown()
+    return AwsProvider.for_teardown(region=recorded.get("region"), profile=recorded.get("profile"))
 
 
-def _ssh_for_teardown() -> Provider:
+def _ssh_for_teardown(recorded: dict[str, Any]) -> Provider:
     from stacklab.providers.ssh import SshProvider
 
     return SshProvider()  # its hosts: as the lab's nodes step recorded them
 
 
-FOR_TEARDOWN: dict[ProviderKind, Callable[[], Provider]] = {
+FOR_TEARDOWN: dict[ProviderKind, Callable[[dict[str, Any]], Provider]] = {
     ProviderKind.LOCAL: _local_for_teardown,
     ProviderKind.AWS: _aws_for_teardown,
     ProviderKind.SSH: _ssh_for_teardown,
 }
 
 
-def provider_kind_for(kind: str) -> Provider:
-    """A provider to find and remove a lab's leftovers when only its kind is known
-    (the spec is gone): the cloud account comes from the environment's defaults."""
+def provider_kind_for(kind: str, recorded_plan: dict[str, Any] | None = None) -> Provider:
+    """A provider to find and remove a lab's leftovers when its spec is gone: the region and
+    profile recorded in its plan, else the environment's defaults."""
     make = FOR_TEARDOWN.get(traits_of(kind).kind)
     if make is None:
         raise NotYetImplemented(f"The {kind} provider is not implemented in this version.")
-    return make()
+    return make(recorded_plan or {})

@@ -104,8 +104,8 @@ class AwsProvider:
         profile: str | None = None,
         adapter: Ec2Adapter | None = None,
     ) -> AwsProvider:
-        """For `status` and `down` with no spec at hand: the region from the argument, else
-        AWS_REGION / AWS_DEFAULT_REGION, else the spec's default."""
+        """For `status` and `down` with no spec at hand: the region from the argument (the one
+        recorded with the lab), else AWS_REGION / AWS_DEFAULT_REGION, else the spec's default."""
         region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         settings = (
             AwsSettings(profile=profile, region=region) if region else AwsSettings(profile=profile)
@@ -153,8 +153,7 @@ class AwsProvider:
             )
         if problems:
             raise SpecError(problems)
-        assert self.access.admin_cidr is not None  # layout_problems says so otherwise
-        return lab_layout(plan, self.catalog, self.access.admin_cidr)
+        return lab_layout(plan, self.catalog)
 
     # check
 
