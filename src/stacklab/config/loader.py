@@ -22,6 +22,7 @@ from stacklab.errors import Problem, SpecError
 LineMap = dict[tuple[str | int, ...], int]
 MAX_SPEC_BYTES = 256 * 1024  # a spec is a few KiB; this bounds parsing to well under a second
 SHOWN_CHARACTERS = 80
+SHOWN_WHY = 300
 
 _short = reprlib.Repr()
 _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring = 2, 4, 4, 40
@@ -150,6 +151,8 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
     for detail in error.errors(include_url=False):
         loc = _user_path(tuple(detail["loc"]))
         message = detail["msg"].removeprefix("Value error, ")
+        if len(message) > SHOWN_WHY:  # pydantic quotes the input in some messages
+            message = message[: SHOWN_WHY - 3] + "..."
         fix = _fix_for(detail)
         if detail["type"] == "extra_forbidden":
             message = "this field is not known here"

@@ -60,7 +60,6 @@ class ProviderKind(StrEnum):
     GCP = "gcp"
 
 
-PUBLIC_CLOUDS = frozenset({ProviderKind.AWS, ProviderKind.GCP})
 
 
 class LocalProvider(Strict):

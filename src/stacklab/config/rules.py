@@ -9,11 +9,9 @@ from ipaddress import IPv4Network
 
 from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Regions, Virtualization
 from stacklab.config.models import (
-    PUBLIC_CLOUDS,
     Hypervisor,
     NetworkName,
     NodeSpec,
-    ProviderKind,
     Role,
     Spec,
     SshProvider,
@@ -233,11 +231,7 @@ def _nic_problem(
         key=lambda m: (m.price.usd_per_hour if m.price else 0.0, m.vcpus),
     )
     suggestion = f", for example {bigger[0].name}" if bigger else ""
-    rule = (
-        " (GCP allows 2 NICs up to 2 vCPUs, then one per vCPU up to 8)"
-        if spec.provider_kind is ProviderKind.GCP
-        else ""
-    )
+    rule = f" ({catalog.network.nic_limit})" if catalog.network.nic_limit else ""
     return Problem(
         field=path,
         value=machine.name,
@@ -253,7 +247,7 @@ def network_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
     problems: list[Problem] = []
     overlay = spec.networks.overlay
     provider = spec.provider_kind
-    public = provider in PUBLIC_CLOUDS
+    public = catalog.traits.public_addresses
     if overlay.encapsulation == "gre":
         why = (
             f"{provider.value.upper()} networks do not carry GRE"
@@ -317,11 +311,11 @@ def network_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
     return problems
 
 
-def access_problems(spec: Spec) -> list[Problem]:
+def access_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
     cidr = spec.access.admin_cidr
     allow_world = bool(getattr(spec.provider, "allow_ssh_from_world", False))
     if (
-        spec.provider_kind in PUBLIC_CLOUDS
+        catalog.traits.public_addresses
         and cidr is not None
         and cidr.prefixlen == 0
         and not allow_world

@@ -124,6 +124,6 @@ def _ssh_hosts(preset: Preset) -> str:
 
 def render_spec(name: str, preset: Preset, provider: ProviderKind) -> str:
     provider_text = PROVIDERS[provider]
-    if provider is ProviderKind.SSH:
+    if "{hosts}" in provider_text:  # a provider on hosts the user has: they are listed
         provider_text = provider_text.format(hosts=_ssh_hosts(preset))
     return HEADER.format(name=name) + provider_text + BODY.format(preset=preset.value)

@@ -58,7 +58,7 @@ def lab_provider(name: str, provider_kind: str | None = None) -> Provider:
     if record is not None:
         return provider_kind_for(record.provider, record.plan)
     # With no record and no kind given, the lab is looked for on this host.
-    return provider_kind_for(provider_kind or host_provider().kind.value)
+    return provider_kind_for(provider_kind or host_provider().value)
 
 
 def down(

@@ -36,7 +36,7 @@ def catalog_with_host_facts(facts: HostFacts | None) -> Catalog:
     catalog = load_catalog()
     if facts is None:
         return catalog
-    kind = host_provider().kind.value
+    kind = host_provider().value
     local = catalog.of(kind)
     machines = {
         name: machine.model_copy(

@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from ipaddress import IPv4Address, IPv4Network
 
-from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Virtualization
+from stacklab.catalog.models import (
+    Catalog,
+    MachineType,
+    ProviderCatalog,
+    ProviderTraits,
+    Virtualization,
+)
 from stacklab.catalog.releases import release_of
 from stacklab.config.models import (
     AwsProvider,
     GcpProvider,
     Hypervisor,
     NetworkName,
-    ProviderKind,
     Role,
     Spec,
     SshProvider,
@@ -72,7 +77,7 @@ def plan(
     machines, machine_issues = machine_problems(spec, provider_catalog, nodes)
     problems += machine_issues
     problems += network_problems(spec, provider_catalog)
-    problems += access_problems(spec)
+    problems += access_problems(spec, provider_catalog)
 
     members = {
         name: [node for node in nodes if name in node_networks(node)] for name in NetworkName
@@ -160,7 +165,7 @@ def plan(
         services=services,
         cost=_cost(spec, provider_catalog, tuple(planned_nodes)),
         steps=_steps(spec),
-        warnings=_warnings(spec, tuple(planned_nodes)),
+        warnings=_warnings(spec, provider_catalog.traits, tuple(planned_nodes)),
         region=spec.provider.region
         if isinstance(spec.provider, AwsProvider | GcpProvider)
         else None,
@@ -288,10 +293,8 @@ def _services(spec: Spec) -> tuple[str, ...]:
 
 
 def _cost(spec: Spec, catalog: ProviderCatalog, nodes: tuple[PlannedNode, ...]) -> Cost:
-    if spec.provider_kind is ProviderKind.LOCAL:
-        return Cost(0.0, "runs on this host: no charge")
-    if spec.provider_kind is ProviderKind.SSH:
-        return Cost(0.0, "hosts you already have: not estimated")
+    if catalog.traits.unpriced is not None:
+        return Cost(0.0, catalog.traits.unpriced)
     total = round(sum(node.usd_per_hour or 0.0 for node in nodes), 4)
     prices = [m.price for m in catalog.machine_types.values() if m.price]
     as_of = min(price.as_of for price in prices).isoformat() if prices else "unknown"
@@ -306,7 +309,9 @@ def _steps(spec: Spec) -> tuple[Step, ...]:
     return tuple(Step(step.name, step.description) for step in STEPS if step.needed(spec))
 
 
-def _warnings(spec: Spec, nodes: tuple[PlannedNode, ...]) -> tuple[str, ...]:
+def _warnings(
+    spec: Spec, traits: ProviderTraits, nodes: tuple[PlannedNode, ...]
+) -> tuple[str, ...]:
     warnings = []
     for node in nodes:
         if node.hypervisor and node.hypervisor.kind is HypervisorKind.QEMU:
@@ -318,7 +323,7 @@ def _warnings(spec: Spec, nodes: tuple[PlannedNode, ...]) -> tuple[str, ...]:
             warnings.append(
                 f"{node.name} has the storage role but services.cinder is off: it stays idle"
             )
-    if spec.provider_kind in (ProviderKind.AWS, ProviderKind.GCP) and not spec.access.admin_cidr:
+    if traits.public_addresses and not spec.access.admin_cidr:
         warnings.append(
             "access.admin_cidr is not set: `up` refuses to start without it (SSH and HTTPS of "
             "the access node open to that range only); set it to your public address/32"

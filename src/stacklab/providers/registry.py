@@ -1,13 +1,14 @@
-"""The one registry of providers: what each one is (its traits), and how to make it. Callers
-branch on traits, never on a provider's name; this is the only module that knows the names."""
+"""The one registry of providers: what each one is (its traits, from the catalog), and how
+to make it. Callers branch on traits, never on a provider's name; this is the only module
+that picks a provider by its name."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from stacklab.catalog.loader import load_catalog
+from stacklab.catalog.models import ProviderTraits
 from stacklab.config.models import AwsProvider as AwsSettings
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import ProviderKind, Spec
@@ -16,94 +17,18 @@ from stacklab.errors import NotYetImplemented
 from stacklab.providers.base import Provider
 
 
-class Reach(StrEnum):
-    """How this host reaches the lab's nodes and its cloud's APIs."""
-
-    DIRECT = "direct"  # at their management addresses, from this host
-    JUMP_HOST = "jump host"  # through the access node's public address
-
-
-class SnapshotKind(StrEnum):
-    NONE = "none"
-    NODE_TREES = "node trees"  # the nodes' root directories, copied on this host
-    MACHINE_IMAGES = "machine images"  # golden images in the cloud account
-
-
-@dataclass(frozen=True)
-class ProviderTraits:
-    kind: ProviderKind
-    reach: Reach
-    public_addresses: bool  # nodes get addresses on the internet (the access node)
-    costs_money: bool  # billed by the hour while it runs
-    snapshots: SnapshotKind
-    nodes_on_this_host: bool  # so a KVM probe on this host decides their hypervisor
-    host_on_lab_networks: bool  # this host has an address on each lab network
-    own_node_addresses: bool  # nodes answer at addresses of their own, not the plan's
-    implemented: bool = True
-
-    @property
-    def apis_reached_from_host(self) -> bool:
-        return self.reach is Reach.DIRECT
-
-
-TRAITS: dict[ProviderKind, ProviderTraits] = {
-    ProviderKind.LOCAL: ProviderTraits(
-        ProviderKind.LOCAL,
-        Reach.DIRECT,
-        public_addresses=False,
-        costs_money=False,
-        snapshots=SnapshotKind.NODE_TREES,
-        nodes_on_this_host=True,
-        host_on_lab_networks=True,
-        own_node_addresses=False,
-    ),
-    ProviderKind.SSH: ProviderTraits(
-        ProviderKind.SSH,
-        Reach.DIRECT,
-        public_addresses=False,
-        costs_money=False,
-        snapshots=SnapshotKind.NONE,
-        nodes_on_this_host=False,
-        host_on_lab_networks=False,
-        own_node_addresses=True,
-    ),
-    ProviderKind.AWS: ProviderTraits(
-        ProviderKind.AWS,
-        Reach.JUMP_HOST,
-        public_addresses=True,
-        costs_money=True,
-        snapshots=SnapshotKind.MACHINE_IMAGES,
-        nodes_on_this_host=False,
-        host_on_lab_networks=False,
-        own_node_addresses=False,
-    ),
-    ProviderKind.GCP: ProviderTraits(
-        ProviderKind.GCP,
-        Reach.JUMP_HOST,
-        public_addresses=True,
-        costs_money=True,
-        snapshots=SnapshotKind.MACHINE_IMAGES,
-        nodes_on_this_host=False,
-        host_on_lab_networks=False,
-        own_node_addresses=False,
-        implemented=False,
-    ),
-}
-
-
 def traits_of(kind: str) -> ProviderTraits:
-    """The traits of a provider by its kind, as a spec or the state database names it."""
-    try:
-        return TRAITS[ProviderKind(kind)]
-    except ValueError:
-        raise NotYetImplemented(
-            f"The {kind} provider is not implemented in this version."
-        ) from None
+    """The traits of a provider by its kind, as a spec or the state database names it; they
+    are catalog data (`catalog/data/<kind>.yaml`)."""
+    providers = load_catalog(with_host=False).providers
+    if kind not in providers:
+        raise NotYetImplemented(f"The {kind} provider is not implemented in this version.")
+    return providers[kind].traits
 
 
-def host_provider() -> ProviderTraits:
+def host_provider() -> ProviderKind:
     """The provider whose nodes run on this host (its machine type is this host itself)."""
-    return next(traits for traits in TRAITS.values() if traits.nodes_on_this_host)
+    return next(kind for kind in ProviderKind if traits_of(kind).nodes_on_this_host)
 
 
 def provider_for(spec: Spec, *, from_snapshot: str | None = None) -> Provider:
@@ -156,7 +81,7 @@ FOR_TEARDOWN: dict[ProviderKind, Callable[[dict[str, Any]], Provider]] = {
 def provider_kind_for(kind: str, recorded_plan: dict[str, Any] | None = None) -> Provider:
     """A provider to find and remove a lab's leftovers when its spec is gone: the region and
     profile recorded in its plan, else the environment's defaults."""
-    make = FOR_TEARDOWN.get(traits_of(kind).kind)
+    make = FOR_TEARDOWN.get(ProviderKind(kind)) if traits_of(kind).implemented else None
     if make is None:
         raise NotYetImplemented(f"The {kind} provider is not implemented in this version.")
     return make(recorded_plan or {})
