@@ -4,12 +4,10 @@ that picks a provider by its name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from stacklab.catalog.loader import load_catalog
 from stacklab.catalog.models import ProviderTraits
-from stacklab.config.models import AwsProvider as AwsSettings
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import ProviderKind, Spec
 from stacklab.config.models import SshProvider as SshSettings
@@ -31,57 +29,91 @@ def host_provider() -> ProviderKind:
     return next(kind for kind in ProviderKind if traits_of(kind).nodes_on_this_host)
 
 
-def provider_for(spec: Spec, *, from_snapshot: str | None = None) -> Provider:
-    """The provider of a spec; from_snapshot starts its nodes from golden images."""
-    settings = spec.provider
-    if isinstance(settings, LocalSettings):
+class _Local:
+    """The local provider: nodes on this host."""
+
+    @staticmethod
+    def for_spec(spec: Spec, from_snapshot: str | None) -> Provider:
         from stacklab.providers.local.provider import LocalProvider
 
+        settings = spec.provider
+        assert isinstance(settings, LocalSettings)
         return LocalProvider.from_settings(settings, from_snapshot=from_snapshot)
-    if isinstance(settings, AwsSettings):
+
+    @staticmethod
+    def for_teardown(recorded: dict[str, Any]) -> Provider:
+        from stacklab.providers.local.provider import LocalProvider
+
+        return LocalProvider.from_settings(LocalSettings())
+
+
+class _Aws:
+    @staticmethod
+    def for_spec(spec: Spec, from_snapshot: str | None) -> Provider:
         from stacklab.providers.aws import AwsProvider
 
         return AwsProvider.from_spec(spec, from_snapshot=from_snapshot)
-    if isinstance(settings, SshSettings):
+
+    @staticmethod
+    def for_teardown(recorded: dict[str, Any]) -> Provider:
+        from stacklab.providers.aws import AwsProvider
+
+        region, profile = recorded.get("region"), recorded.get("profile")
+        return AwsProvider.for_teardown(region=region, profile=profile)
+
+
+class _Ssh:
+    @staticmethod
+    def for_spec(spec: Spec, from_snapshot: str | None) -> Provider:
         from stacklab.providers.ssh import SshProvider
 
+        settings = spec.provider
+        assert isinstance(settings, SshSettings)
         return SshProvider.from_settings(settings)
-    raise NotYetImplemented(
-        f"The {settings.kind} provider is not implemented in this version of stacklab.",
-        fix="use provider: local, ssh or aws for now; `stacklab plan` already shows what a "
-        f"{settings.kind} lab would make and cost",
-    )
+
+    @staticmethod
+    def for_teardown(recorded: dict[str, Any]) -> Provider:
+        from stacklab.providers.ssh import SshProvider
+
+        return SshProvider()  # its hosts: as the lab's nodes step recorded them
 
 
-def _local_for_teardown(recorded: dict[str, Any]) -> Provider:
-    from stacklab.providers.local.provider import LocalProvider
+class _Factory(Protocol):
+    """How a provider is made: for a spec, or to find a lab's leftovers once it is gone."""
 
-    return LocalProvider.from_settings(LocalSettings())
+    @staticmethod
+    def for_spec(spec: Spec, from_snapshot: str | None) -> Provider: ...
 
-
-def _aws_for_teardown(recorded: dict[str, Any]) -> Provider:
-    from stacklab.providers.aws import AwsProvider
-
-    return AwsProvider.for_teardown(region=recorded.get("region"), profile=recorded.get("profile"))
+    @staticmethod
+    def for_teardown(recorded: dict[str, Any]) -> Provider: ...
 
 
-def _ssh_for_teardown(recorded: dict[str, Any]) -> Provider:
-    from stacklab.providers.ssh import SshProvider
-
-    return SshProvider()  # its hosts: as the lab's nodes step recorded them
-
-
-FOR_TEARDOWN: dict[ProviderKind, Callable[[dict[str, Any]], Provider]] = {
-    ProviderKind.LOCAL: _local_for_teardown,
-    ProviderKind.AWS: _aws_for_teardown,
-    ProviderKind.SSH: _ssh_for_teardown,
+# The one dispatch on a provider's kind. Providers without an entry are not implemented.
+FACTORIES: dict[ProviderKind, type[_Factory]] = {
+    ProviderKind.LOCAL: _Local,
+    ProviderKind.AWS: _Aws,
+    ProviderKind.SSH: _Ssh,
 }
+
+
+def _factory(kind: str) -> type[_Factory]:
+    factory = FACTORIES.get(ProviderKind(kind)) if traits_of(kind).implemented else None
+    if factory is None:
+        implemented = ", ".join(FACTORIES)
+        raise NotYetImplemented(
+            f"The {kind} provider is not implemented in this version of stacklab.",
+            fix=f"use provider: {implemented} for now; `stacklab plan` already shows what a "
+            f"{kind} lab would make and cost",
+        )
+    return factory
+
+
+def provider_for(spec: Spec, *, from_snapshot: str | None = None) -> Provider:
+    """The provider of a spec; from_snapshot starts its nodes from golden images."""
+    return _factory(spec.provider_kind).for_spec(spec, from_snapshot)
 
 
 def provider_kind_for(kind: str, recorded_plan: dict[str, Any] | None = None) -> Provider:
     """A provider to find and remove a lab's leftovers when its spec is gone: the region and
     profile recorded in its plan, else the environment's defaults."""
-    make = FOR_TEARDOWN.get(ProviderKind(kind)) if traits_of(kind).implemented else None
-    if make is None:
-        raise NotYetImplemented(f"The {kind} provider is not implemented in this version.")
-    return make(recorded_plan or {})
+    return _factory(kind).for_teardown(recorded_plan or {})
