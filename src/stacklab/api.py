@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from stacklab.access.cloud_files import lab_environment
+from stacklab.access.public_address import public_address
 from stacklab.bootstrap.resources import TEST_IMAGE
+from stacklab.catalog import load_catalog
 from stacklab.catalog.releases import release_of
 from stacklab.config.loader import parse_spec_text
 from stacklab.config.models import Preset, ProviderKind, Spec
@@ -75,14 +78,28 @@ def plan_file(path: Path = DEFAULT_SPEC) -> Plan:
 
 
 def init_spec(
-    output: Path, *, name: str, preset: Preset, provider: ProviderKind, force: bool = False
+    output: Path,
+    *,
+    name: str,
+    preset: Preset,
+    provider: ProviderKind,
+    force: bool = False,
+    admin_cidr: IPv4Network | None = None,
+    find_public_address: Callable[[], IPv4Address | None] = public_address,
 ) -> Path:
+    """Write a commented spec. Where the provider admits only access.admin_cidr, it is the
+    one given, else this machine's public address/32 if `find_public_address` finds it, else
+    left for the user with the instruction."""
     if output.exists() and not force:
         raise StacklabError(
             f"{output} exists already; nothing was written.",
             fix="use -o FILE for another file, or --force to overwrite it",
         )
-    text = render_spec(name, preset, provider)
+    firewalled = load_catalog(with_host=False).of(provider.value).network.firewalled
+    if firewalled and admin_cidr is None:
+        address = find_public_address()
+        admin_cidr = IPv4Network(f"{address}/32") if address else None
+    text = render_spec(name, preset, provider, firewalled=firewalled, admin_cidr=admin_cidr)
     parse_spec_text(text, str(output))  # the template must always be a valid spec
     output.write_text(text, encoding="utf-8")
     return output

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import shutil
 import socket
+import stat
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -32,10 +34,16 @@ from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers.aws.adapter import Ec2Adapter
 from stacklab.providers.aws.errors import AwsFailure
+from stacklab.providers.aws.golden_files import golden_files_dir
 from stacklab.providers.aws.provider import AwsProvider as Provider
 from stacklab.providers.aws.records import Instance, LaunchRequest
 from stacklab.providers.aws.retry import Pacing
+from stacklab.providers.base import RestoresLabFiles
+from stacklab.runner import LocalRunner
 from stacklab.state.db import StateDB
+from stacklab.state.keys import ensure_lab_key
+from stacklab.state.paths import ensure_private_dir, lab_dir
+from stacklab.state.secrets import SECRETS_FILE, SecretStore
 
 pytestmark = pytest.mark.integration
 
@@ -462,3 +470,48 @@ def test_golden_images_outlive_down_and_bring_the_lab_back_on_its_addresses(
     assert provider().golden_images(LAB) == {}
     with pytest.raises(ProviderError, match="no image of"):
         provider(from_snapshot="configured").check(plan)
+
+
+def test_up_from_a_snapshot_brings_back_the_labs_key_and_passwords_kept_secret(
+    ec2: Any, context: LabContext
+) -> None:
+    directory = ensure_private_dir(lab_dir(LAB))
+    private, public = ensure_lab_key(directory, LAB, LocalRunner())
+    password = SecretStore(LAB, directory).get("keystone_admin")
+    plan = lab_plan()
+    up(provider(), context, plan)
+    said: list[str] = []
+    provider().snapshot(LAB, said.append, name="configured")
+    provider().destroy(LAB, said.append)
+    private_text = private.read_text(encoding="utf-8")
+    shutil.rmtree(directory)  # as `down` does: the lab's own files go with it
+
+    restoring = provider(from_snapshot="latest")
+    assert isinstance(restoring, RestoresLabFiles)
+    restoring.restore_lab_files(LAB, ensure_private_dir(lab_dir(LAB)))
+
+    assert ensure_lab_key(directory, LAB, LocalRunner()) == (private, public)
+    assert private.read_text(encoding="utf-8") == private_text
+    assert SecretStore(LAB, directory).get("keystone_admin") == password
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert stat.S_IMODE((directory / SECRETS_FILE).stat().st_mode) == 0o600
+    kept = golden_files_dir(LAB, "configured")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o700
+    tags_text = str(ec2.describe_images(Owners=["self"])["Images"]) + str(
+        ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    )
+    for secret in (password, private_text.splitlines()[1]):
+        assert secret not in tags_text and not any(secret in line for line in said)
+
+    provider().delete_snapshot(LAB, "configured", lambda m: None)
+    assert not kept.exists(), "deleting a snapshot deletes its key and passwords"
+
+
+def test_up_from_a_snapshot_whose_key_is_not_here_says_so(ec2: Any, context: LabContext) -> None:
+    up(provider(), context)
+    provider().snapshot(LAB, lambda m: None, name="elsewhere")
+    shutil.rmtree(golden_files_dir(LAB, "elsewhere"))
+    with pytest.raises(ProviderError, match="no SSH key and passwords on this machine") as refused:
+        provider(from_snapshot="elsewhere").restore_lab_files(LAB, lab_dir(LAB))
+    assert refused.value.fix and "without --from" in refused.value.fix
+    provider().delete_snapshot(LAB, "elsewhere", lambda m: None)

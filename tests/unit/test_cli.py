@@ -4,6 +4,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_init_multinode_gcp_then_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["init", "--preset", "multinode", "--provider", "gcp", "--name", "g1"]) == 0
+    init = ["init", "--preset", "multinode", "--provider", "gcp", "--name", "g1"]
+    assert run([*init, "--admin-cidr", "198.51.100.7/32"]) == 0
     capsys.readouterr()
     assert run(["plan", "--json"]) == 0
     planned = json.loads(capsys.readouterr().out)
@@ -54,6 +56,28 @@ def test_plan_of_an_ovn_lab_shows_geneve_and_the_datapath_from_the_host_probe(
     assert run(["plan", "--json"]) == 0
     (node,) = json.loads(capsys.readouterr().out)["nodes"]
     assert node["datapath"] == {"kind": "kernel", "reason": probed.reason, "cost": probed.cost}
+
+
+def test_plan_of_an_aws_multinode_lab_shows_its_router_and_open_ports(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    init = ["init", "--preset", "multinode", "--provider", "aws", "--name", "a1"]
+    assert run([*init, "--admin-cidr", "198.51.100.7/32"]) == 0
+    assert "admin_cidr: 198.51.100.7/32" in Path("stacklab.yaml").read_text()
+    capsys.readouterr()
+    assert run(["plan"]) == 0
+    shown = " ".join(capsys.readouterr().out.replace("\u2502", " ").split())  # table rules
+    gateway = api_plan()["router"]["gateway"]
+    assert "network is the lab's router and gateway" in shown
+    assert f"default route goes through {gateway}" in shown
+    for port in ("22/tcp", "443/tcp"):
+        assert f"{port} 198.51.100.7/32 network" in shown
+
+
+def api_plan() -> dict[str, Any]:
+    from stacklab import api
+
+    return api.plan_file(Path("stacklab.yaml")).to_dict()
 
 
 def test_init_refuses_to_overwrite(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 
+import stacklab.installer as installer_data
 from stacklab.catalog import load_catalog
-from stacklab.config.models import Spec
+from stacklab.config.models import NetworkName, Role, Spec
 from stacklab.core.nodes import NodeAccess
 from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
 from stacklab.installer.phases import PHASES, SECRET_NAMES
@@ -141,3 +144,46 @@ def test_no_dashboard_package_without_horizon_and_kvm_gets_its_own() -> None:
     assert "openstack-dashboard-apache" not in packages
     assert "nova-compute-kvm" in packages and "nova-compute-qemu" not in packages
     assert packages == sorted(set(packages))
+
+
+def test_a_cloud_plan_makes_the_network_node_every_nodes_way_out() -> None:
+    lab = plan_for(
+        provider={"kind": "aws"},
+        topology={"preset": "multinode"},
+        access={"admin_cidr": "198.51.100.7/32"},
+    )
+    router = build_inventory(lab, accesses(lab))["all"]["vars"]["lab_router"]
+    uplink = lab.network(NetworkName.UPLINK)
+    assert router == {
+        "node": "network",
+        "gateway": str(lab.node("network").management_address),
+        "masqueraded": [str(n.cidr) for n in lab.networks if n is not uplink],
+    }
+    assert router["node"] in {node.name for node in lab.nodes_with(Role.NETWORK)}
+
+
+@pytest.mark.parametrize("preset", ["aio", "multinode"])
+def test_where_the_host_nats_there_is_no_lab_router(preset: str) -> None:
+    lab = plan_for(topology={"preset": preset})
+    assert build_inventory(lab, accesses(lab))["all"]["vars"]["lab_router"] is None
+
+
+def test_the_routers_masquerade_ruleset_is_one_nft_accepts(tmp_path: Path) -> None:
+    lab = plan_for(provider={"kind": "aws"}, topology={"preset": "multinode"})
+    router = build_inventory(lab, accesses(lab))["all"]["vars"]["lab_router"]
+    templates = Path(installer_data.__file__).parent / "data" / "roles" / "node" / "templates"
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates), undefined=jinja2.StrictUndefined
+    )
+    ruleset = environment.get_template("stacklab-router.nft.j2").render(
+        lab_router=router, router_uplink="ens5"
+    )
+    path = tmp_path / "router.nft"
+    path.write_text(ruleset, encoding="utf-8")
+    checked = subprocess.run(  # -c: parsed and checked by the kernel, never applied
+        ["nft", "-c", "-f", str(path)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert all(cidr in ruleset for cidr in router["masqueraded"])
+    route = environment.get_template("stacklab-default-route.service.j2").render(lab_router=router)
+    assert f"ip route replace default via {router['gateway']}" in route

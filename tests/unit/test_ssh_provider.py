@@ -255,6 +255,7 @@ def test_the_survey_asks_each_host_kernel_for_the_next_plan(key: Path, fleet: Fa
         datapath = planned.node(name).datapath
         assert datapath is not None and datapath.kind is expected
         assert datapath.reason.startswith(f"host {name}'s kernel ")
+        assert "could not be asked" not in datapath.reason  # the script's answer arrived
 
 
 def test_check_reports_every_host_at_once_before_anything_is_marked(

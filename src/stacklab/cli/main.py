@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,6 +78,17 @@ def cli(ctx: click.Context, traceback: bool) -> None:
     ctx.obj = {"traceback": traceback}
 
 
+def _ipv4_network(value: str | None) -> IPv4Network | None:
+    if value is None:
+        return None
+    try:
+        return IPv4Network(value)
+    except ValueError as error:
+        raise click.BadParameter(
+            f"{value!r} is not an IPv4 range ({error}); e.g. 203.0.113.7/32"
+        ) from None
+
+
 @cli.command()
 @click.option(
     "--preset",
@@ -102,10 +114,29 @@ def cli(ctx: click.Context, traceback: bool) -> None:
     help="File to write.",
 )
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
-def init(preset: str, provider: str, name: str, output: Path, force: bool) -> None:
+@click.option(
+    "--admin-cidr",
+    callback=lambda ctx, param, value: _ipv4_network(value),
+    default=None,
+    help="Cloud providers: the range that may reach the lab. Default: this machine's public "
+    "address/32, asked of a service outside (left for you to fill in if that fails).",
+)
+def init(
+    preset: str,
+    provider: str,
+    name: str,
+    output: Path,
+    force: bool,
+    admin_cidr: IPv4Network | None,
+) -> None:
     """Write a commented spec to start from."""
     written = api.init_spec(
-        output, name=name, preset=Preset(preset), provider=ProviderKind(provider), force=force
+        output,
+        name=name,
+        preset=Preset(preset),
+        provider=ProviderKind(provider),
+        force=force,
+        admin_cidr=admin_cidr,
     )
     err.print(f"Wrote {written}. Next: `stacklab plan -f {written}`.")
 

@@ -76,7 +76,21 @@ def build_inventory(plan: Plan, accesses: tuple[NodeAccess, ...]) -> dict[str, A
     groups = {
         role.value: {"hosts": {node.name: None for node in plan.nodes_with(role)}} for role in Role
     }
-    return {"all": {"hosts": hosts, "children": groups}}
+    return {"all": {"hosts": hosts, "children": groups, "vars": {"lab_router": router_vars(plan)}}}
+
+
+def router_vars(plan: Plan) -> dict[str, Any] | None:
+    """The node role's way out (tasks/way_out.yml): on a plan whose nodes reach the outside
+    only through the router node, that node, its management address (every other node's
+    gateway) and the networks it masquerades; None where the host or provider NATs."""
+    router = plan.router
+    if router is None:
+        return None
+    return {
+        "node": router.node,
+        "gateway": str(router.gateway),
+        "masqueraded": [str(cidr) for cidr in router.masqueraded],
+    }
 
 
 def api_address(plan: Plan) -> str:

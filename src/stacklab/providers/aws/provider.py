@@ -6,6 +6,7 @@ import getpass
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stacklab.catalog.loader import load_catalog
@@ -20,10 +21,16 @@ from stacklab.plan.models import Plan
 from stacklab.providers.aws.cost import RunningInstance, hourly_prices, running_cost
 from stacklab.providers.aws.golden import (
     LATEST,
+    SNAPSHOT_TAG,
     delete_golden_images,
     golden_images,
     make_golden_images,
     snapshot_name,
+)
+from stacklab.providers.aws.golden_files import (
+    delete_golden_files,
+    restore_golden_files,
+    save_golden_files,
 )
 from stacklab.providers.aws.layout import (
     DEFAULT_USER,
@@ -54,6 +61,7 @@ from stacklab.providers.aws.tags import NODE_TAG, Tagger
 from stacklab.providers.aws.teardown import inventory, tear_down, verify_gone
 from stacklab.providers.base import FoundResource, RunningCost
 from stacklab.runner import LocalRunner, Runner
+from stacklab.state.paths import lab_dir
 
 if TYPE_CHECKING:
     from stacklab.providers.aws.adapter import Ec2Adapter
@@ -272,10 +280,20 @@ class AwsProvider:
         self, lab: str, progress: ProgressCallback, name: str | None = None
     ) -> dict[str, str]:
         """Golden images of every node of the lab (`stacklab snapshot`): node -> AMI id."""
-        made = make_golden_images(
-            self._ec2(), lab, name or snapshot_name(), self._tagger(lab).owner, progress
-        )
+        name = name or snapshot_name()
+        made = make_golden_images(self._ec2(), lab, name, self._tagger(lab).owner, progress)
+        save_golden_files(lab, name, lab_dir(lab))
         return {node: image.id for node, image in made.items()}
+
+    def restore_lab_files(self, lab: str, directory: Path) -> None:
+        """`up --from`: the snapshot's key and passwords, which its images were made with."""
+        if self.from_snapshot is None:
+            return
+        found = golden_images(self._ec2(), lab, self.from_snapshot)
+        if not found:
+            return  # check() says the snapshot has no images, naming it
+        name = next(iter(found.values())).tags[SNAPSHOT_TAG]
+        restore_golden_files(lab, name, directory)
 
     def golden_images(self, lab: str, name: str = LATEST) -> dict[str, str]:
         return {node: image.id for node, image in golden_images(self._ec2(), lab, name).items()}
@@ -283,7 +301,9 @@ class AwsProvider:
     def delete_snapshot(
         self, lab: str, name: str, progress: ProgressCallback
     ) -> list[FoundResource]:
-        return delete_golden_images(self._ec2(), lab, name, progress)
+        removed = delete_golden_images(self._ec2(), lab, name, progress)
+        delete_golden_files(lab, name)
+        return removed
 
     def running_cost(self, lab: str, now: datetime | None = None) -> RunningCost:
         """What the lab's running instances have cost so far, found from AWS itself."""
