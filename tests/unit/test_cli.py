@@ -26,7 +26,7 @@ def test_init_multinode_gcp_then_plan_json(capsys: pytest.CaptureFixture[str]) -
     assert planned["format"] == "stacklab.plan/v1"
     assert len(planned["nodes"]) == 5
     overlay = next(n for n in planned["networks"] if n["name"] == "overlay")
-    assert overlay["mtu"] == 1460 and planned["tenant_mtu"] == 1410
+    assert overlay["mtu"] == 1460 and planned["tenant_mtu"] == 1402
     assert planned["cost"]["usd_per_hour"] > 0
 
 

@@ -21,7 +21,7 @@ CATALOG = load_catalog(with_host=False)
 
 
 def plan_for(**fields: Any) -> Plan:
-    return plan(Spec.model_validate({"name": "lab", "os": "debian-12", **fields}), CATALOG)
+    return plan(Spec.model_validate({"name": "lab", **fields}), CATALOG)
 
 
 def accesses(lab_plan: Plan, key: Path = Path("/keys/id")) -> tuple[NodeAccess, ...]:
@@ -104,8 +104,8 @@ def test_extra_vars_carry_the_plans_addresses_and_mtus() -> None:
     assert variables["controller_address"] == str(lab.node("aio").management_address)
     assert variables["overlay_mtu"] == 1460
     assert variables["provider_mtu"] == 1400
-    assert variables["tenant_mtu"] == 1410
-    assert variables["stacklab_release"] == "bookworm"
+    assert variables["tenant_mtu"] == 1402
+    assert variables["stacklab_release"] == "trixie"
     assert variables["secrets_file"] == "/state/labs/lab/secrets.json"
     assert keystone_url(lab) == f"http://{management.vip}:5000/v3"
 
@@ -129,10 +129,29 @@ def test_each_node_gets_the_packages_of_its_roles() -> None:
     hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
     assert "keystone" in hosts["controller"]["node_packages"]
     assert "openstack-dashboard-apache" in hosts["controller"]["node_packages"]
-    assert "neutron-l3-agent" in hosts["network"]["node_packages"]
-    assert "neutron-l3-agent" not in hosts["compute1"]["node_packages"]
+    assert "ovn-central" in hosts["controller"]["node_packages"]
+    assert "ovn-host" not in hosts["controller"]["node_packages"]
+    assert {"openvswitch-switch", "ovn-host"} <= set(hosts["network"]["node_packages"])
+    assert "neutron-ovn-metadata-agent" not in hosts["network"]["node_packages"]
+    assert {"ovn-host", "neutron-ovn-metadata-agent"} <= set(hosts["compute1"]["node_packages"])
     assert "nova-compute-qemu" in hosts["compute1"]["node_packages"]
     assert hosts["storage"]["node_packages"] == ["python3-openstackclient"]
+
+
+def test_no_linuxbridge_dhcp_or_l3_agent_is_installed_anywhere() -> None:
+    lab = plan_for(topology={"preset": "multinode"})
+    hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
+    agents = ("neutron-linuxbridge-agent", "neutron-dhcp-agent", "neutron-l3-agent")
+    for host in hosts.values():
+        assert not set(agents) & set(host["node_packages"])
+
+
+def test_the_datapath_is_userspace_exactly_where_the_kernel_has_no_openvswitch_module() -> None:
+    lab = plan_for()
+    host = build_inventory(lab, accesses(lab))["all"]["hosts"]["aio"]
+    kernel_has_it = Path("/sys/module/openvswitch").exists()
+    assert host["ovs_datapath"] == ("kernel" if kernel_has_it else "userspace")
+    assert host["node_address_prefixes"]["provider"].endswith("/24")
 
 
 def test_no_dashboard_package_without_horizon_and_kvm_gets_its_own() -> None:

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from stacklab.catalog import load_catalog
 from stacklab.config.models import NetworkName, Role, Spec
-from stacklab.config.rules import NETWORKS_BY_ROLE
+from stacklab.config.rules import GENEVE_OVERHEAD, NETWORKS_BY_ROLE
 from stacklab.plan import addressing
-from stacklab.plan.models import VXLAN_OVERHEAD, Plan
+from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
 
 CATALOG = load_catalog(with_host=False)
@@ -93,7 +93,7 @@ def specs(draw: st.DrawFn) -> Spec:
         networks[name.value] = settings_
     facts = catalog.network
     if draw(st.booleans()):
-        low = max(facts.mtu_min, 1280 + VXLAN_OVERHEAD)
+        low = max(facts.mtu_min, 1280 + GENEVE_OVERHEAD)
         networks["overlay"]["mtu"] = draw(st.integers(low, facts.mtu_max))
     return Spec.model_validate(
         {
@@ -142,7 +142,7 @@ def check_addresses(planned: Plan) -> None:
                 assert not start <= address <= end, f"{address} is floating in {cidr}"
     assert planned.network(NetworkName.MANAGEMENT).vip is not None
     assert planned.network(NetworkName.PROVIDER).floating_range is not None
-    assert planned.tenant_mtu == planned.network(NetworkName.OVERLAY).mtu - VXLAN_OVERHEAD
+    assert planned.tenant_mtu == planned.network(NetworkName.OVERLAY).mtu - GENEVE_OVERHEAD
     assert planned.tenant_mtu >= 1280
 
 

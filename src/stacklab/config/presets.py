@@ -18,6 +18,8 @@ RELEASES: dict[OperatingSystem, Release] = {
     OperatingSystem.DEBIAN_13: Release(OperatingSystem.DEBIAN_13, "trixie", "2025.1"),
     OperatingSystem.DEBIAN_12: Release(OperatingSystem.DEBIAN_12, "bookworm", "zed"),
 }
+# What the installer installs (2025.1 with ML2/OVN); the others are refused by the spec rules.
+SUPPORTED_OS = frozenset({OperatingSystem.DEBIAN_13})
 
 # Seed 001's lab: a controller, a network node, two computes and a storage node.
 PRESET_NODES: dict[Preset, tuple[NodeSpec, ...]] = {

@@ -4,7 +4,6 @@ the field path, so all of them are reported together before anything is made."""
 from __future__ import annotations
 
 from collections import Counter
-from ipaddress import IPv4Network
 
 from stacklab.catalog.models import MachineType, ProviderCatalog, Virtualization
 from stacklab.config.models import (
@@ -17,10 +16,13 @@ from stacklab.config.models import (
     Spec,
     SshProvider,
 )
+from stacklab.config.presets import RELEASES, SUPPORTED_OS
 from stacklab.errors import Problem
 
 MIN_TENANT_MTU = 1280  # the IPv6 minimum: below it tenant networks cannot carry IPv6
-MULTICAST = IPv4Network("224.0.0.0/4")
+# Outer Ethernet 14 + IPv4 20 + UDP 8 + Geneve 8 + OVN's option 8 (Neutron: path_mtu less
+# max_header_size 38 and IPv4's 20): 1442 on a 1500 overlay, as measured.
+GENEVE_OVERHEAD = 58
 
 # Which lab networks a node joins, by role. Computes and storage reach the outside
 # through the host or the controller's apt cache, as in seed 001, to save NICs.
@@ -247,45 +249,42 @@ def _nic_problem(
     )
 
 
+def os_problems(spec: Spec) -> list[Problem]:
+    if spec.os in SUPPORTED_OS:
+        return []
+    series = RELEASES[spec.os].openstack_series
+    return [
+        Problem(
+            field="os",
+            value=spec.os.value,
+            why=f"stacklab installs OpenStack 2025.1 with Neutron ML2/OVN only; {spec.os.value}'s "
+            f"OpenStack {series} was installed with the linuxbridge driver, which is gone",
+            fix="use os: debian-13 (OpenStack 2025.1), the default",
+        )
+    ]
+
+
 def network_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
     problems: list[Problem] = []
     overlay = spec.networks.overlay
-    provider = spec.provider_kind
-    public = provider in PUBLIC_CLOUDS
-    if overlay.encapsulation == "gre":
-        why = (
-            f"{provider.value.upper()} networks do not carry GRE"
-            if public and not catalog.network.carries_gre
-            else "Neutron's linuxbridge driver, which stacklab uses, tunnels only with VXLAN"
-        )
+    if overlay.encapsulation != "geneve":
         problems.append(
             Problem(
                 field="networks.overlay.encapsulation",
-                value="gre",
-                why=why,
-                fix="use encapsulation: vxlan",
+                value=overlay.encapsulation,
+                why="Neutron ML2/OVN, which stacklab uses, tunnels tenant networks with Geneve",
+                fix="use encapsulation: geneve, the default",
             )
         )
-    group = overlay.multicast_group
-    if group is not None:
-        if public and not catalog.network.carries_multicast:
-            problems.append(
-                Problem(
-                    field="networks.overlay.multicast_group",
-                    value=str(group),
-                    why=f"{provider.value.upper()} networks carry no multicast",
-                    fix="remove multicast_group: VXLAN then uses unicast, which works everywhere",
-                )
+    if overlay.multicast_group is not None:
+        problems.append(
+            Problem(
+                field="networks.overlay.multicast_group",
+                value=str(overlay.multicast_group),
+                why="ML2/OVN's Geneve tunnels are unicast between the chassis",
+                fix="remove multicast_group",
             )
-        elif group not in MULTICAST:
-            problems.append(
-                Problem(
-                    field="networks.overlay.multicast_group",
-                    value=str(group),
-                    why="it is not a multicast address (224.0.0.0/4)",
-                    fix="use an address such as 239.1.1.1, or remove it for unicast VXLAN",
-                )
-            )
+        )
     facts = catalog.network
     for name in NetworkName:
         mtu = spec.networks.spec_of(name).mtu
@@ -300,15 +299,15 @@ def network_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
                 )
             )
     underlay = overlay.mtu or facts.underlay_mtu
-    tenant = underlay - 50
+    tenant = underlay - GENEVE_OVERHEAD
     if tenant < MIN_TENANT_MTU:
         problems.append(
             Problem(
                 field="networks.overlay.mtu",
                 value=underlay,
-                why=f"VXLAN takes 50 bytes, leaving tenant networks an MTU of {tenant}, "
-                f"below the {MIN_TENANT_MTU} that IPv6 needs",
-                fix=f"use an overlay MTU of at least {MIN_TENANT_MTU + 50}",
+                why=f"Geneve takes {GENEVE_OVERHEAD} bytes, leaving tenant networks an MTU of "
+                f"{tenant}, below the {MIN_TENANT_MTU} that IPv6 needs",
+                fix=f"use an overlay MTU of at least {MIN_TENANT_MTU + GENEVE_OVERHEAD}",
             )
         )
     return problems

@@ -11,6 +11,7 @@ from typing import Any
 from stacklab.bootstrap.credentials import auth_url
 from stacklab.config.models import Role
 from stacklab.errors import StacklabError
+from stacklab.installer.agents import node_agents
 from stacklab.openstack_api import connect
 from stacklab.openstack_records import Credentials, ServiceRecord
 from stacklab.plan.models import Plan
@@ -19,8 +20,6 @@ from stacklab.state.secrets import SecretStore
 ADMIN_PASSWORD = "admin_password"
 CONTROLLER_SERVICES = ("nova-conductor", "nova-scheduler")
 COMPUTE_SERVICES = ("nova-compute",)
-NETWORK_NODE_AGENTS = ("Linux bridge agent", "DHCP agent", "L3 agent", "Metadata agent")
-COMPUTE_NODE_AGENTS = ("Linux bridge agent",)
 
 
 @dataclass(frozen=True)
@@ -66,9 +65,7 @@ def expected_services(nodes: NodeRoles) -> set[str]:
             names += [("compute", name) for name in CONTROLLER_SERVICES]
         if Role.COMPUTE in roles:
             names += [("compute", name) for name in COMPUTE_SERVICES]
-            names += [("network", name) for name in COMPUTE_NODE_AGENTS]
-        if Role.NETWORK in roles:
-            names += [("network", name) for name in NETWORK_NODE_AGENTS]
+        names += [("network", name) for name in node_agents(roles)]
         expected |= {f"{kind} {node}/{name}" for kind, name in names}
     return expected
 

@@ -7,7 +7,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from stacklab.errors import NotYetImplemented
 from stacklab.installer.ansible import PlaybookRun, PlaybookStats, run_playbook
 from stacklab.installer.clouds import write_clouds
 from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
@@ -19,9 +18,6 @@ from stacklab.state.secrets import SecretStore, write_private
 
 ANSIBLE_DIR = "ansible"
 STATS_DIR = "stats"
-# Debian 13's Neutron (2025.1) no longer has the linuxbridge driver, and this kind of host
-# has no Open vSwitch datapath: Debian 12 (Zed) is what installs here.
-SUPPORTED_RELEASES = ("bookworm",)
 
 
 def private_dir(lab_directory: Path) -> Path:
@@ -30,17 +26,6 @@ def private_dir(lab_directory: Path) -> Path:
 
 def stats_file(lab_directory: Path, phase: str) -> Path:
     return private_dir(lab_directory) / STATS_DIR / f"{phase}.json"
-
-
-def check_release(plan: Plan) -> None:
-    if plan.release in SUPPORTED_RELEASES:
-        return
-    raise NotYetImplemented(
-        f"The installer does not support Debian {plan.release} ({plan.os}, OpenStack "
-        f"{plan.openstack_series}) yet: its Neutron has no linuxbridge driver any more, and "
-        "Open vSwitch needs a kernel datapath this kind of host lacks.",
-        fix="set `os: debian-12` in the spec (OpenStack Zed from Debian 12)",
-    )
 
 
 @dataclass
@@ -59,7 +44,6 @@ class Installer:
     def run_phase(self, phase: str) -> PlaybookStats:
         if phase not in PHASES:
             raise ValueError(f"not an install phase: {phase}")
-        check_release(self.plan)
         store = self.secrets()
         run = PlaybookRun(
             private_dir=private_dir(self.context.directory),

@@ -34,6 +34,16 @@ def virt_type(node: PlannedNode) -> str | None:
     return "kvm" if node.hypervisor.kind is HypervisorKind.KVM else "qemu"
 
 
+def ovs_datapath(node: PlannedNode) -> str:
+    """Where a node's Open vSwitch forwards packets: `kernel` where the openvswitch module is
+    loaded, else `userspace` (netdev bridges, the settings they need).
+
+    For now judged from this host's kernel (a local node shares it); the plan's per-node
+    probe result replaces this."""
+    del node
+    return "kernel" if Path("/sys/module/openvswitch").exists() else "userspace"
+
+
 def host_vars(
     node: PlannedNode, access: NodeAccess, *, horizon: bool, proxy: bool = False
 ) -> dict[str, Any]:
@@ -49,6 +59,8 @@ def host_vars(
             node.roles, horizon=horizon, virt_type=virt_type(node), proxy=proxy
         ),
         "node_addresses": {nic.network.value: str(nic.address) for nic in node.nics},
+        "node_address_prefixes": {nic.network.value: nic.with_prefix for nic in node.nics},
+        "ovs_datapath": ovs_datapath(node),
         # Known up front only where the spec names them (ssh provider); otherwise the
         # roles find each interface by its planned address.
         "node_interfaces": {

@@ -12,8 +12,6 @@ from stacklab.config.models import NetworkName, Role
 
 PLAN_FORMAT = "stacklab.plan/v1"
 
-VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
-
 
 class HypervisorKind(StrEnum):
     KVM = "kvm"

@@ -8,16 +8,17 @@ from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Virtu
 from stacklab.config.models import Hypervisor, NetworkName, ProviderKind, Role, Spec, SshProvider
 from stacklab.config.presets import RELEASES, node_specs
 from stacklab.config.rules import (
+    GENEVE_OVERHEAD,
     access_problems,
     machine_problems,
     network_problems,
     node_networks,
+    os_problems,
     topology_problems,
 )
 from stacklab.errors import Problem, SpecError
 from stacklab.plan import addressing
 from stacklab.plan.models import (
-    VXLAN_OVERHEAD,
     Cost,
     FloatingRange,
     HypervisorChoice,
@@ -31,7 +32,7 @@ from stacklab.plan.models import (
 
 PURPOSES = {
     NetworkName.MANAGEMENT: "APIs, database, message queue and SSH between nodes",
-    NetworkName.OVERLAY: "VXLAN tunnels that carry the tenant networks",
+    NetworkName.OVERLAY: "Geneve tunnels that carry the tenant networks",
     NetworkName.PROVIDER: "flat external network: floating IPs and router gateways",
     NetworkName.UPLINK: "the way out: package downloads and access from outside",
 }
@@ -45,6 +46,7 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
     problems += topology_problems(spec, nodes)
     machines, machine_issues = machine_problems(spec, provider_catalog, nodes)
     problems += machine_issues
+    problems += os_problems(spec)
     problems += network_problems(spec, provider_catalog)
     problems += access_problems(spec)
 
@@ -122,7 +124,7 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
         domain=domain,
         networks=networks,
         nodes=tuple(planned_nodes),
-        tenant_mtu=mtu_of[NetworkName.OVERLAY] - VXLAN_OVERHEAD,
+        tenant_mtu=mtu_of[NetworkName.OVERLAY] - GENEVE_OVERHEAD,
         controller=next(n.name for n in nodes if Role.CONTROLLER in n.roles),
         access_node=next(n.name for n in nodes if Role.NETWORK in n.roles),
         services=services,
@@ -228,7 +230,7 @@ def _steps(spec: Spec) -> tuple[Step, ...]:
         Step("image", "Glance"),
         Step("placement", "Placement"),
         Step("compute", "Nova: API, conductor, scheduler, noVNC, compute"),
-        Step("network", "Neutron: server, linuxbridge, DHCP, L3 and metadata agents"),
+        Step("network", "Neutron ML2/OVN: OVN databases, Open vSwitch, ovn-controller, metadata"),
     ]
     if spec.services.cinder:
         steps.append(Step("block-storage", "Cinder with LVM on the storage node"))
