@@ -36,8 +36,9 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
     ),
     # A gateway chassis: Open vSwitch and ovn-controller; OVN routes, NATs and serves DHCP.
     Role.NETWORK: (OPENVSWITCH, "ovn-host"),
-    # And nova-compute-<virt_type>; the metadata agent serves the instances of this chassis.
-    Role.COMPUTE: (OPENVSWITCH, "ovn-host", "neutron-ovn-metadata-agent"),
+    # And nova-compute-<virt_type>; the metadata agent serves the instances of this chassis
+    # through an haproxy per network (only recommended by its package).
+    Role.COMPUTE: (OPENVSWITCH, "ovn-host", "neutron-ovn-metadata-agent", "haproxy"),
     Role.STORAGE: (),
 }
 HORIZON = ("openstack-dashboard-apache",)
