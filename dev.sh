@@ -69,6 +69,8 @@ run_tests() {
   "$VENV/bin/ruff" check src tests bench
   say "mypy"
   "$VENV/bin/mypy"
+  say "import layers"
+  "$VENV/bin/lint-imports"
   say "unit tests"
   "$VENV/bin/pytest" tests/unit -q
   say "integration tests (real netns, qemu, nspawn)"

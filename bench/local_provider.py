@@ -22,9 +22,9 @@ from pathlib import Path
 
 from stacklab.catalog.loader import load_catalog
 from stacklab.config.models import Spec
+from stacklab.core.context import LabContext
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
-from stacklab.providers.base import LabContext
 from stacklab.providers.local.provider import LocalProvider
 from stacklab.runner import LocalRunner
 from stacklab.state.db import StateDB
@@ -86,11 +86,10 @@ def main() -> int:
     figures: dict[str, float] = {}
     try:
         plan = two_node_plan(args.lab, args.release)
-        db = StateDB()
-        LocalProvider().destroy(plan.lab, lambda message: None)
-        figures["cold"], figures["down (cold lab)"] = up_and_down(plan, db, args.verbose)
-        figures["warm"], figures["down (warm lab)"] = up_and_down(plan, db, args.verbose)
-        db.close()
+        with StateDB() as db:
+            LocalProvider().destroy(plan.lab, lambda message: None)
+            figures["cold"], figures["down (cold lab)"] = up_and_down(plan, db, args.verbose)
+            figures["warm"], figures["down (warm lab)"] = up_and_down(plan, db, args.verbose)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     missed = 0

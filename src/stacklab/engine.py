@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from stacklab.errors import NotYetImplemented, StacklabError, StepError, UserAbort
 from stacklab.plan.models import Plan, Step
 from stacklab.state.db import StateDB
+from stacklab.step_failures import as_step_error, explained
 
 StepHandler = Callable[[Plan], None]
 
@@ -97,12 +98,14 @@ def _run_one(
             f"Interrupted during step '{step.name}'.",
             fix="run `stacklab up` again: it resumes from the journal",
         ) from None
-    except StacklabError as error:
+    except StacklabError as failure:
+        error = explained(failure)
         db.end_step(entry, "failed", error.render())
-        raise StepError(step.name, error) from error
-    except Exception as bug:
-        db.end_step(entry, "failed", f"internal error: {bug!r}")
-        raise
+        raise StepError(step.name, error) from failure
+    except Exception as unforeseen:
+        cause = as_step_error(plan.lab, step.name, unforeseen)
+        db.end_step(entry, "failed", cause.render())
+        raise StepError(step.name, cause) from unforeseen
     seconds = time.monotonic() - started
     db.end_step(entry, "ok")
     if observe:

@@ -4,6 +4,7 @@ why, and the fix. The CLI maps each class to an exit code in one place."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,11 @@ class StacklabError(Exception):
         return "\n".join(parts)
 
 
-class SpecError(StacklabError):
+class InputError(StacklabError):
+    """Something the user gave (the spec, a file it names) cannot be used."""
+
+
+class SpecError(InputError):
     """The spec is invalid; nothing has been created."""
 
     def __init__(self, problems: list[Problem], source: str | None = None):
@@ -74,7 +79,11 @@ class ProviderError(StacklabError):
     """A provider failed to create, find or delete infrastructure."""
 
 
-class CommandError(StacklabError):
+class RunFailure(StacklabError):
+    """Something run on the host or on a node failed: a command, an install task."""
+
+
+class CommandError(RunFailure):
     """A command run on the host or on a node failed."""
 
     def __init__(
@@ -110,12 +119,78 @@ class StepError(StacklabError):
         return f"{self.message}\n{self.cause.render()}"
 
 
+class UnexpectedError(StacklabError):
+    """An exception stacklab did not foresee (a bug, or a case not handled yet), caught at
+    the edge of a step so that it ends like every other error."""
+
+    def __init__(self, step: str, error: BaseException, log: Path | None):
+        self.error = error
+        self.log = log
+        where = f"is in {log}" if log else "could not be written to a file"
+        super().__init__(
+            f"Unexpected {type(error).__name__} in step '{step}': {error}",
+            details=f"Its traceback {where} (`--traceback` shows it here).",
+            fix="run `stacklab up` again: it resumes at this step; if it fails the same way, "
+            "report it with that log",
+        )
+
+
+class CloudError(StacklabError):
+    """A call to the lab's OpenStack APIs failed, or the cloud holds something unusable."""
+
+
+class CloudUnreachable(CloudError):
+    """An API did not answer, or answered 5xx: worth asking again while waiting."""
+
+
+class VerifyFailed(StacklabError):
+    """The lab's cloud did not boot a working instance."""
+
+
+class WaitTimeout(StacklabError):
+    """Something did not happen in time; it had not failed either."""
+
+
 class NotYetImplemented(StacklabError):
     """A documented feature that this version does not have yet."""
 
 
 class UserAbort(StacklabError):
     """The user interrupted the run."""
+
+
+# The one mapping from the error tree to the CLI's exit codes; the first class that matches
+# wins, so a subclass with a code of its own comes before its parent.
+EXIT_CODES: tuple[tuple[type[StacklabError], int], ...] = (
+    (InputError, 2),
+    (HostError, 3),
+    (ProviderError, 4),
+    (RunFailure, 5),
+    (StepError, 6),
+    (UnexpectedError, 6),  # only made for a step, whose StepError carries it
+    (NotYetImplemented, 7),
+    (StateError, 8),
+    (VerifyFailed, 9),
+    (CloudError, 10),
+    (WaitTimeout, 11),
+    (UserAbort, 130),
+)
+GENERIC_EXIT_CODE = 1
+
+
+def exit_code_for(error: StacklabError) -> int:
+    """A failed step exits 6, unless the step is one this version does not have (7)."""
+    if isinstance(error, StepError) and isinstance(error.cause, NotYetImplemented):
+        return exit_code_for(error.cause)
+    return exit_code_of(type(error))
+
+
+def exit_code_of(kind: type[StacklabError]) -> int:
+    """The exit code of an error class: its category's in EXIT_CODES."""
+    for category, code in EXIT_CODES:
+        if issubclass(kind, category):
+            return code
+    return GENERIC_EXIT_CODE
 
 
 @dataclass

@@ -17,7 +17,7 @@ from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 from openstack.identity.v3._proxy import Proxy as IdentityV3
 
-from stacklab.errors import StacklabError
+from stacklab.errors import CloudError, CloudUnreachable
 from stacklab.openstack_records import (
     Credentials,
     FlavorRecord,
@@ -33,14 +33,6 @@ from stacklab.openstack_records import (
 
 API_TIMEOUT_S = 60
 ROUTER_INTERFACE_OWNERS = ("network:router_interface", "network:router_interface_distributed")
-
-
-class CloudError(StacklabError):
-    """A call to the lab's OpenStack APIs failed."""
-
-
-class CloudUnreachable(CloudError):
-    """An API did not answer, or answered 5xx: worth asking again while waiting."""
 
 
 def _transient(error: Exception) -> bool:

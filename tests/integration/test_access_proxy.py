@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 from conftest import AioLab
 
-from stacklab.bootstrap.credentials import lab_credentials
 from stacklab.bootstrap.resources import TENANT_NETWORK, TEST_IMAGE, VERIFY_FLAVOR
 from stacklab.installer.inventory import api_address
 from stacklab.installer.proxy import ProxyRecord, read_record
+from stacklab.labcloud.credentials import lab_credentials
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import shutil
 import socket
+import stat
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,19 +24,26 @@ import boto3
 import moto.server as moto_server
 import pytest
 
+from stacklab import api
 from stacklab.catalog import load_catalog
 from stacklab.catalog.models import ImageSource
 from stacklab.config.models import Access, AwsProvider, NetworkName, Spec
+from stacklab.core.context import LabContext
 from stacklab.errors import ProviderError, SpecError
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers.aws.adapter import Ec2Adapter
 from stacklab.providers.aws.errors import AwsFailure
+from stacklab.providers.aws.golden_files import golden_files_dir
 from stacklab.providers.aws.provider import AwsProvider as Provider
 from stacklab.providers.aws.records import Instance, LaunchRequest
 from stacklab.providers.aws.retry import Pacing
-from stacklab.providers.base import LabContext
+from stacklab.providers.base import RestoresLabFiles
+from stacklab.runner import LocalRunner
 from stacklab.state.db import StateDB
+from stacklab.state.keys import ensure_lab_key
+from stacklab.state.paths import ensure_private_dir, lab_dir
+from stacklab.state.secrets import SECRETS_FILE, SecretStore
 
 pytestmark = pytest.mark.integration
 
@@ -65,9 +74,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as env:
         for name, value in {
+            # Lab files (snapshots' keys and passwords) and clouds.yaml: not the user's.
+            "XDG_STATE_HOME": str(tmp_path_factory.mktemp("state")),
+            "XDG_CONFIG_HOME": str(tmp_path_factory.mktemp("config")),
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "testing",
@@ -101,11 +113,11 @@ def ec2(moto_url: str) -> Any:
     return client
 
 
-def lab_plan(admin_cidr: str = ADMIN, **provider_settings: Any) -> Plan:
+def lab_plan(admin_cidr: str = ADMIN, region: str = REGION, **provider_settings: Any) -> Plan:
     spec = Spec.model_validate(
         {
             "name": LAB,
-            "provider": {"kind": "aws", "region": REGION, **provider_settings},
+            "provider": {"kind": "aws", "region": region, **provider_settings},
             "topology": {"preset": "multinode"},
             "access": {"admin_cidr": admin_cidr},
         }
@@ -126,8 +138,9 @@ def provider(
     **settings: Any,
 ) -> Provider:
     cidr = IPv4Network(admin_cidr) if admin_cidr else None
+    settings.setdefault("region", REGION)
     return Provider(
-        AwsProvider(region=REGION, owner="tester", **settings),
+        AwsProvider(owner="tester", **settings),
         access=Access(admin_cidr=cidr),
         catalog=MOTO_CATALOG,
         adapter=adapter or shared_adapter(),
@@ -246,7 +259,9 @@ def test_up_makes_exactly_the_planned_network_and_nodes(ec2: Any, context: LabCo
     network_mgmt = interface_of(interfaces, plan.access_node, "management")
     assert default_route(egress)["NetworkInterfaceId"] == network_mgmt["NetworkInterfaceId"]
 
-    assert ingress(ec2) == {("tcp", 22, ADMIN)} | {("-1", None, str(n.cidr)) for n in plan.networks}
+    assert ingress(ec2) == {("tcp", 22, ADMIN), ("tcp", 443, ADMIN)} | {
+        ("-1", None, str(n.cidr)) for n in plan.networks
+    }
     recorded = {(r.kind, r.ident) for r in context.db.resources(LAB)}
     assert {kind for kind, _ in recorded} >= {"vpc", "subnet", "instance", "elastic-ip"}
 
@@ -335,6 +350,42 @@ def test_down_without_the_state_database_finds_everything(
     context.db = StateDB(tmp_path / "state.db")
 
 
+def test_down_of_a_lab_in_another_region_needs_neither_its_spec_nor_a_region_variable(
+    ec2: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = "eu-central-1"
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    regional = boto3.client("ec2", region_name=other)
+    regional.register_image(
+        Name="debian-12-amd64-20250101-1000", Architecture="x86_64", RootDeviceName="/dev/xvda"
+    )
+    plan = lab_plan(region=other)
+    spec_path = tmp_path / "stacklab.yaml"
+    spec_path.write_text(f"name: {LAB}\n", encoding="utf-8")
+    db = StateDB()
+    try:
+        db.save_lab(LAB, "aws", str(spec_path), "hash", plan.to_dict())  # as `up` records it
+        context = LabContext(LAB, tmp_path, db, tmp_path / "key", PUBLIC_KEY, lambda m: None)
+        adapter = Ec2Adapter.connect(region=other, profile=None, pacing=FAST, timeout=WAIT_LIMIT)
+        up(provider(adapter=adapter, region=other), context, plan)
+    finally:
+        db.close()
+    made = tagged(regional)
+    assert made["instance"] and made["vpc"]
+    spec_path.unlink()
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+    found = api.status(LAB).found
+    assert {r.ident for r in found} >= made["instance"] | made["vpc"]
+    removed = api.down(LAB)
+
+    assert tagged(regional) == {}
+    assert {r.ident for r in removed} >= made["instance"] | made["vpc"]
+    assert api.list_labs() == []
+
+
 def test_ssh_is_never_open_to_the_world_by_default(ec2: Any, context: LabContext) -> None:
     with pytest.raises(SpecError) as unset:
         provider(admin_cidr=None).check(lab_plan())
@@ -419,3 +470,48 @@ def test_golden_images_outlive_down_and_bring_the_lab_back_on_its_addresses(
     assert provider().golden_images(LAB) == {}
     with pytest.raises(ProviderError, match="no image of"):
         provider(from_snapshot="configured").check(plan)
+
+
+def test_up_from_a_snapshot_brings_back_the_labs_key_and_passwords_kept_secret(
+    ec2: Any, context: LabContext
+) -> None:
+    directory = ensure_private_dir(lab_dir(LAB))
+    private, public = ensure_lab_key(directory, LAB, LocalRunner())
+    password = SecretStore(LAB, directory).get("keystone_admin")
+    plan = lab_plan()
+    up(provider(), context, plan)
+    said: list[str] = []
+    provider().snapshot(LAB, said.append, name="configured")
+    provider().destroy(LAB, said.append)
+    private_text = private.read_text(encoding="utf-8")
+    shutil.rmtree(directory)  # as `down` does: the lab's own files go with it
+
+    restoring = provider(from_snapshot="latest")
+    assert isinstance(restoring, RestoresLabFiles)
+    restoring.restore_lab_files(LAB, ensure_private_dir(lab_dir(LAB)))
+
+    assert ensure_lab_key(directory, LAB, LocalRunner()) == (private, public)
+    assert private.read_text(encoding="utf-8") == private_text
+    assert SecretStore(LAB, directory).get("keystone_admin") == password
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert stat.S_IMODE((directory / SECRETS_FILE).stat().st_mode) == 0o600
+    kept = golden_files_dir(LAB, "configured")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o700
+    tags_text = str(ec2.describe_images(Owners=["self"])["Images"]) + str(
+        ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    )
+    for secret in (password, private_text.splitlines()[1]):
+        assert secret not in tags_text and not any(secret in line for line in said)
+
+    provider().delete_snapshot(LAB, "configured", lambda m: None)
+    assert not kept.exists(), "deleting a snapshot deletes its key and passwords"
+
+
+def test_up_from_a_snapshot_whose_key_is_not_here_says_so(ec2: Any, context: LabContext) -> None:
+    up(provider(), context)
+    provider().snapshot(LAB, lambda m: None, name="elsewhere")
+    shutil.rmtree(golden_files_dir(LAB, "elsewhere"))
+    with pytest.raises(ProviderError, match="no SSH key and passwords on this machine") as refused:
+        provider(from_snapshot="elsewhere").restore_lab_files(LAB, lab_dir(LAB))
+    assert refused.value.fix and "without --from" in refused.value.fix
+    provider().delete_snapshot(LAB, "elsewhere", lambda m: None)

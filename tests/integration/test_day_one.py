@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,10 @@ from conftest import AioLab
 
 from stacklab import api
 from stacklab.access.cloud_files import write_access_files
-from stacklab.bootstrap.credentials import lab_credentials
-from stacklab.bootstrap.resources import keypair_name
+from stacklab.bootstrap.resources import ALT_TEST_IMAGE, TEST_IMAGE, keypair_name
 from stacklab.bootstrap.run import bootstrap_lab
 from stacklab.images.test_image import build_test_image
+from stacklab.labcloud.credentials import lab_credentials
 from stacklab.openstack_api import connect
 from stacklab.runner import LocalRunner
 from stacklab.verify.phases import Outcome
@@ -68,7 +69,13 @@ def test_bootstrap_again_creates_nothing_new(lab: AioLab) -> None:
     again = bootstrap_lab(lab.plan, lab.directory, image)
     assert again.made == ()
     assert cloud_counts(lab) == before
-    assert before["images"] == 3  # kernel, ramdisk, root disk
+    assert before["images"] == 4  # kernel, ramdisk, root disk, the alternative root disk
+    with closing(connect(lab_credentials(lab.name, lab.directory).admin)) as admin:
+        images = {found.name: found for found in admin.images()}
+    root, alternative = images[TEST_IMAGE], images[ALT_TEST_IMAGE]
+    assert alternative.id != root.id and alternative.status == "active"
+    for link in ("kernel_id", "ramdisk_id", "os_command_line"):
+        assert alternative.properties[link] == root.properties[link]
     assert before["flavors"] >= 5 and before["routers"] == 1 and before["demo keypairs"] == 1
     print(f"\nbootstrap again: {again.seconds:.0f} s")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +16,9 @@ from stacklab.doctor import DoctorReport, Status, load_host_facts, requirements_
 from stacklab.doctor.guest_boot import BootOutcome, boot_guest
 from stacklab.doctor.kvm_probe import probe_hypervisor
 from stacklab.doctor.network import NAMESPACE_PREFIX
+from stacklab.doctor.ovs_datapath import GENL_FAMILY_PROBE, load_host_datapath, read_kernel_facts
 from stacklab.doctor.probe_guest import ProbeGuest, ensure_probe_guest, probe_directory
+from stacklab.plan.models import DatapathKind
 from stacklab.runner import LocalRunner
 
 pytestmark = [
@@ -33,6 +37,7 @@ EXPECTED_CHECKS = [
     "network: veth",
     "network: vxlan",
     "network: nat",
+    "ovs datapath",
     "cgroup v2",
     "memory",
     "disk",
@@ -61,6 +66,34 @@ def test_every_check_ran_in_order_with_a_status(
     for check in report.checks:
         assert isinstance(check.status, Status) and check.summary
         assert check.status is Status.PASS or check.fix, f"{check.name} has no fix"
+
+
+def test_the_datapath_check_says_what_this_kernel_answered_and_caches_it(
+    doctor_run: tuple[DoctorReport, list[str], float],
+) -> None:
+    report, _, _ = doctor_run
+    assert report.datapath is not None
+    check = next(check for check in report.checks if check.name == "ovs datapath")
+    assert report.datapath.reason in check.summary and report.datapath.cost in check.summary
+    facts = read_kernel_facts(LocalRunner())
+    assert facts is not None and facts.kernel == platform.release()
+    # Asked, not guessed: the kernel answered yes or no (a loaded module registers the family).
+    assert facts.genl_family is Path("/sys/module/openvswitch").exists()
+    expected = DatapathKind.KERNEL if facts.genl_family else DatapathKind.USERSPACE
+    assert report.datapath.kind is expected
+    assert load_host_datapath() == report.datapath
+
+
+def test_the_generic_netlink_question_tells_a_present_family_from_a_missing_one() -> None:
+    def answer(family: str) -> str:
+        script = GENL_FAMILY_PROBE.replace("ovs_datapath", family)
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    assert answer("nlctrl") == "genl-family yes"  # the controller itself: every kernel has it
+    assert answer("no_such_family") == "genl-family no"
 
 
 def test_the_doctors_network_namespaces_are_gone(

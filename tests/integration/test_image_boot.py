@@ -1,4 +1,5 @@
-"""The real test image under real QEMU (TCG): DHCP, metadata, console markers and SSH.
+"""The real test image under real QEMU (TCG): DHCP, metadata (its hostname too), console
+markers and SSH.
 
 The guest asks for its metadata at 169.254.169.254:80, as under Nova. QEMU's user network
 cannot forward that address (guestfwd only takes addresses inside its own 10.0.2.0/24),
@@ -49,12 +50,13 @@ SSH_OPTIONS = [
     "-o", "ConnectTimeout=20",
 ]  # fmt: skip
 
-# Run with: python -c SERVER <instance id> <public key file> <request log> <ready file>
+# Run with: python -c SERVER <instance id> <hostname> <public key file> <request log> <ready>
 METADATA_SERVER = r"""
 import http.server, pathlib, sys
-instance_id, key_file, log, ready = sys.argv[1:5]
+instance_id, hostname, key_file, log, ready = sys.argv[1:6]
 answers = {
     "/latest/meta-data/instance-id": instance_id,
+    "/latest/meta-data/hostname": hostname,
     "/latest/meta-data/public-keys/0/openssh-key": pathlib.Path(key_file).read_text(),
 }
 class Metadata(http.server.BaseHTTPRequestHandler):
@@ -123,10 +125,12 @@ def test_the_image_boots_to_every_marker_and_accepts_ssh_with_the_injected_key(
     image: BuiltImage, namespace: Namespace, ssh_key: Path, tmp_path: Path
 ) -> None:
     instance_id = f"i-{uuid.uuid4().hex[:12]}"
+    # As Nova answers: the server's name made a hostname, then its dhcp_domain.
+    server_name = f"vm-{uuid.uuid4().hex[:8]}"
     requests, ready = tmp_path / "metadata-requests.log", tmp_path / "metadata.ready"
     server = _start(
         [*namespace.enter(), sys.executable, "-c", METADATA_SERVER,
-         instance_id, f"{ssh_key}.pub", str(requests), str(ready)]
+         instance_id, f"{server_name}.novalocal", f"{ssh_key}.pub", str(requests), str(ready)]
     )  # fmt: skip
     try:
         _wait_until(ready.exists, 10.0)
@@ -158,13 +162,18 @@ def test_the_image_boots_to_every_marker_and_accepts_ssh_with_the_injected_key(
             assert markers.disk == ("vda", image.disk.size)
             assert markers.address == "10.0.2.15"
             assert markers.instance_id == instance_id, console
+            assert markers.hostname == server_name, console  # the image's own is stacklab-test
             assert requests.read_text().splitlines() == [
                 "/latest/meta-data/instance-id",
+                "/latest/meta-data/hostname",
                 "/latest/meta-data/public-keys/0/openssh-key",
             ]
             assert markers.ssh_ready, console
             login = _ssh_echo_ok(namespace, ssh_key)
             assert login.stdout == "ok\n", login.stderr
+            # What a Compute API test compares with the server's name: `hostname` in a login.
+            named = namespace.run([*_ssh_command(ssh_key), "hostname"], timeout=30.0)
+            assert named.stdout.strip() == server_name, named.stderr
             refused = _ssh_echo_ok(namespace, _new_key(tmp_path / "not-injected"))
             assert refused.returncode == 255 and "ok" not in refused.stdout
             print(f"boot to all markers: {boot_seconds:.1f} s")
@@ -214,9 +223,12 @@ echo "--- link"; ip link show eth0
     assert "mtu 1410" in done.stdout
 
 
+def _ssh_command(key: Path) -> list[str]:
+    return ["ssh", "-i", str(key), *SSH_OPTIONS, "-p", str(GUEST_SSH_FORWARD), "root@127.0.0.1"]
+
+
 def _ssh_echo_ok(namespace: Namespace, key: Path) -> subprocess.CompletedProcess[str]:
-    command = ["ssh", "-i", str(key), *SSH_OPTIONS, "-p", str(GUEST_SSH_FORWARD), "root@127.0.0.1"]
-    return namespace.run([*command, "echo ok"], timeout=30.0)
+    return namespace.run([*_ssh_command(key), "echo ok"], timeout=30.0)
 
 
 def _start(command: list[str]) -> subprocess.Popen[bytes]:

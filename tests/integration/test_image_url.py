@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from conftest import AioLab
 
-from stacklab.bootstrap.credentials import lab_credentials
 from stacklab.bootstrap.decisions import Action
 from stacklab.bootstrap.run import bootstrap_lab
 from stacklab.bootstrap.url_image import SOURCE_PROPERTY
 from stacklab.images.cloud_image import fetch_cloud_image
 from stacklab.images.test_image import build_test_image
+from stacklab.labcloud.credentials import lab_credentials
 from stacklab.openstack_api import connect
 from stacklab.runner import LocalRunner
 

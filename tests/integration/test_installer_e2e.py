@@ -22,7 +22,6 @@ from traces import host_traces
 from stacklab import api
 from stacklab.cli.main import run
 from stacklab.installer.health import (
-    admin_credentials,
     cloud_health,
     expected_services,
     label,
@@ -31,6 +30,7 @@ from stacklab.installer.health import (
 from stacklab.installer.installer import last_stats, private_dir
 from stacklab.installer.phases import PHASES, SECRET_NAMES
 from stacklab.installer.processes import stale_runs
+from stacklab.labcloud.credentials import admin_credentials
 from stacklab.openstack_api import OpenStackCloud, connect
 from stacklab.state.secrets import SecretStore
 

@@ -19,13 +19,15 @@ from typing import Any
 
 import pytest
 
-from stacklab.access.ssh import known_hosts_path, ssh_argv
 from stacklab.catalog.loader import load_catalog
 from stacklab.config.models import NetworkName, Spec
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import known_hosts_path, ssh_argv
 from stacklab.errors import HostError
 from stacklab.plan.models import Plan, PlannedNode
 from stacklab.plan.planner import plan as make_plan
-from stacklab.providers.base import LabContext, NodeAccess, StopStart
+from stacklab.providers.base import StopStart
 from stacklab.providers.local.naming import (
     NODE_INTERFACES,
     bridge_name,

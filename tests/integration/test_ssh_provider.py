@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from stacklab import api
-from stacklab.access.ssh import known_hosts_path, ssh_argv
 from stacklab.config.models import NetworkName
 from stacklab.config.models import SshProvider as SshSettings
+from stacklab.core.ssh import known_hosts_path, ssh_argv
 from stacklab.errors import HostError
 from stacklab.plan.models import Plan
 from stacklab.providers.local.naming import NODE_INTERFACES

@@ -13,14 +13,13 @@ import yaml
 from stacklab.access.cloud_files import (
     environment_text,
     lab_environment,
-    merge_into_clouds_file,
     openrc_text,
-    remove_lab_clouds,
     ssh_config_text,
     write_access_files,
 )
+from stacklab.core.nodes import NodeAccess
+from stacklab.labcloud.clouds_file import merge_into_clouds_file, remove_lab_clouds
 from stacklab.openstack_records import Credentials
-from stacklab.providers.base import NodeAccess
 from stacklab.state.secrets import Secret
 
 PASSWORD = "0123456789abcdef0123456789abcdef"

@@ -23,8 +23,9 @@ from stacklab.access.tunnel import (
 from stacklab.catalog import load_catalog
 from stacklab.cli.main import run
 from stacklab.config.models import Spec
+from stacklab.core.nodes import NodeAccess
+from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
-from stacklab.providers.base import NodeAccess
 from stacklab.state.db import StateDB
 from stacklab.state.paths import lab_dir
 
@@ -105,15 +106,15 @@ def aws_plan() -> dict[str, Any]:
 def test_routes_and_horizon_come_from_the_saved_plan() -> None:
     saved = aws_plan()
     cidrs = {n["name"]: n["cidr"] for n in saved["networks"]}
-    assert lab_routes(saved) == (
+    assert lab_routes(Plan.from_dict(saved)) == (
         LabRoute("management", IPv4Network(cidrs["management"])),
         LabRoute("provider", IPv4Network(cidrs["provider"])),
     )
     management = next(n for n in saved["networks"] if n["name"] == "management")
     controller = next(n for n in saved["nodes"] if n["name"] == saved["controller"])
     expected = management["vip"] or controller["nics"][0]["address"]
-    assert horizon_address(saved) == expected
-    assert horizon_address({**saved, "services": []}) is None
+    assert horizon_address(Plan.from_dict(saved)) == expected
+    assert horizon_address(Plan.from_dict({**saved, "services": []})) is None
 
 
 def test_where_the_access_step_said_a_node_answers_is_read_back() -> None:
@@ -136,11 +137,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def save_lab(name: str, provider: str, saved_plan: dict[str, Any]) -> None:
-    db = StateDB()
-    try:
+    with StateDB() as db:
         db.save_lab(name, provider, None, "hash", saved_plan)
-    finally:
-        db.close()
 
 
 def save_cloud_lab_after_its_access_step() -> None:

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from stacklab.access.ssh import ssh_argv
 from stacklab.catalog import load_catalog
 from stacklab.config.models import Access, AwsProvider, Spec
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import ssh_argv
 from stacklab.errors import SpecError
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers.aws.errors import AwsTimeout
 from stacklab.providers.aws.provider import AwsProvider as Provider
 from stacklab.providers.aws.ssh import wait_for_ssh
-from stacklab.providers.base import NodeAccess
 from stacklab.runner import Completed
 
 KEY = Path("/labs/l/ssh/id_ed25519")

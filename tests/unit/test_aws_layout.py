@@ -29,13 +29,18 @@ ADMIN = IPv4Network("198.51.100.0/28")
 
 
 def aws_plan(**fields: Any) -> Plan:
-    spec = {"name": "lab", "provider": {"kind": "aws"}, "topology": {"preset": "multinode"}}
+    spec = {
+        "name": "lab",
+        "provider": {"kind": "aws"},
+        "topology": {"preset": "multinode"},
+        "access": {"admin_cidr": str(ADMIN)},
+    }
     spec.update(fields)
     return make_plan(Spec.model_validate(spec), CATALOG)
 
 
 def layout_of(plan: Plan) -> LabLayout:
-    return lab_layout(plan, AWS, ADMIN)
+    return lab_layout(plan, AWS)
 
 
 def test_every_planned_nic_becomes_one_eni_with_the_plans_address() -> None:
@@ -126,15 +131,22 @@ def test_one_vpc_block_covers_the_networks_when_aws_takes_one_that_big(
     assert vpc_blocks([IPv4Network(c) for c in cidrs]) == tuple(IPv4Network(b) for b in blocks)
 
 
-def test_ssh_is_open_only_to_the_admin_range_and_the_lab_talks_to_itself() -> None:
-    subnets = [IPv4Network("10.0.0.0/24"), IPv4Network("10.0.3.0/24")]
-    rules = ingress_rules(ADMIN, subnets)
+def test_ssh_and_https_are_open_only_to_the_admin_range_and_the_lab_talks_to_itself() -> None:
+    plan = aws_plan()
+    rules = ingress_rules(plan)
     assert rules == (
         IngressRule("tcp", str(ADMIN), 22, 22),
-        IngressRule("-1", "10.0.0.0/24"),
-        IngressRule("-1", "10.0.3.0/24"),
+        IngressRule("tcp", str(ADMIN), 443, 443),
+        *(IngressRule("-1", str(network.cidr)) for network in plan.networks),
     )
     assert all(rule.cidr != "0.0.0.0/0" for rule in rules)
+    assert {(p.port, p.node) for p in plan.open_ports} == {(22, "network"), (443, "network")}
+
+
+def test_an_unset_admin_range_opens_nothing_from_outside() -> None:
+    plan = aws_plan(access={})
+    assert [port.source for port in plan.open_ports] == [None, None]
+    assert {rule.cidr for rule in ingress_rules(plan)} == {str(n.cidr) for n in plan.networks}
 
 
 def test_a_missing_or_world_admin_range_is_refused_with_its_field() -> None:

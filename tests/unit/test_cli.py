@@ -1,13 +1,17 @@
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from stacklab.cli.main import run
-from stacklab.errors import SpecError
+from stacklab.doctor.ovs_datapath import HOST_KEY, save_datapath
+from stacklab.errors import SpecError, StepError
+from stacklab.plan.models import DatapathChoice, DatapathKind
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +23,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_init_multinode_gcp_then_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["init", "--preset", "multinode", "--provider", "gcp", "--name", "g1"]) == 0
+    init = ["init", "--preset", "multinode", "--provider", "gcp", "--name", "g1"]
+    assert run([*init, "--admin-cidr", "198.51.100.7/32"]) == 0
     capsys.readouterr()
     assert run(["plan", "--json"]) == 0
     planned = json.loads(capsys.readouterr().out)
@@ -36,6 +41,43 @@ def test_plan_of_default_local_aio_shows_tables(capsys: pytest.CaptureFixture[st
     shown = capsys.readouterr().out
     for expected in ("Networks", "Nodes", "aio", "management", "Steps of `up`", "qemu"):
         assert expected in shown
+
+
+def test_plan_of_an_ovn_lab_shows_geneve_and_the_datapath_from_the_host_probe(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    Path("stacklab.yaml").write_text("name: ovn\nos: debian-13\n")
+    assert run(["plan"]) == 0
+    unprobed = capsys.readouterr().out
+    assert "tenant MTU 1442" in unprobed and "58 bytes of Geneve" in unprobed
+    assert "not asked yet" in unprobed and "Datapath cost (userspace)" in unprobed
+    probed = DatapathChoice.of(DatapathKind.KERNEL, "the kernel answered for ovs_datapath")
+    save_datapath(HOST_KEY, probed, platform.release())
+    assert run(["plan", "--json"]) == 0
+    (node,) = json.loads(capsys.readouterr().out)["nodes"]
+    assert node["datapath"] == {"kind": "kernel", "reason": probed.reason, "cost": probed.cost}
+
+
+def test_plan_of_an_aws_multinode_lab_shows_its_router_and_open_ports(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    init = ["init", "--preset", "multinode", "--provider", "aws", "--name", "a1"]
+    assert run([*init, "--admin-cidr", "198.51.100.7/32"]) == 0
+    assert "admin_cidr: 198.51.100.7/32" in Path("stacklab.yaml").read_text()
+    capsys.readouterr()
+    assert run(["plan"]) == 0
+    shown = " ".join(capsys.readouterr().out.replace("\u2502", " ").split())  # table rules
+    gateway = api_plan()["router"]["gateway"]
+    assert "network is the lab's router and gateway" in shown
+    assert f"default route goes through {gateway}" in shown
+    for port in ("22/tcp", "443/tcp"):
+        assert f"{port} 198.51.100.7/32 network" in shown
+
+
+def api_plan() -> dict[str, Any]:
+    from stacklab import api
+
+    return api.plan_file(Path("stacklab.yaml")).to_dict()
 
 
 def test_init_refuses_to_overwrite(capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,3 +172,37 @@ def test_installed_command_prints_help_and_no_traceback(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert "name" in failed.stderr and "Fix:" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_a_bare_exception_in_a_step_ends_on_one_screen_and_the_next_up_resumes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, isolated: Path
+) -> None:
+    from stacklab.providers.ssh.provider import SshProvider
+    from stacklab.state.db import StateDB
+
+    def broken_check(self: SshProvider, plan: object) -> None:
+        raise KeyError("a bug in a step")
+
+    run(["init", "--provider", "ssh", "--name", "lockx"])
+    monkeypatch.setattr(SshProvider, "check", broken_check)
+    # The bug is meant for the preflight step: no survey of the hosts' datapath before it.
+    monkeypatch.setattr("stacklab.orchestration.up.datapaths_unprobed", lambda spec: False)
+    capsys.readouterr()
+    assert run(["up", "--until", "preflight"]) == 6
+    error = capsys.readouterr().err
+    assert "Step 'preflight' failed" in error and "Unexpected KeyError" in error
+    assert "a bug in a step" in error and "resumes at this step" in error
+    assert "Traceback" not in error
+    log = next((isolated / "state" / "stacklab" / "labs" / "lockx" / "logs").iterdir())
+    assert log.name.startswith("preflight-") and "Traceback" in log.read_text()
+    assert str(log) in error.replace("\n", "")
+    database = StateDB(isolated / "state" / "stacklab" / "state.db")
+    try:
+        assert [(e.step, e.status) for e in database.journal("lockx")] == [("preflight", "failed")]
+    finally:
+        database.close()
+    with pytest.raises(StepError) as shown:  # the stack, down to the KeyError
+        run(["--traceback", "up", "--until", "preflight"])
+    assert isinstance(shown.value.__cause__, KeyError)
+    monkeypatch.setattr(SshProvider, "check", lambda self, plan: None)
+    assert run(["up", "--until", "preflight"]) == 0

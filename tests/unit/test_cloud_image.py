@@ -31,6 +31,7 @@ from stacklab.images.cloud_image import (
 from stacklab.images.disk_format import DiskInfo, ImageFormatError, disk_info, not_a_disk
 from stacklab.images.download import DownloadError
 from stacklab.openstack_records import ImageRecord
+from stacklab.orchestration import up as orchestration_up
 from stacklab.runner import LocalRunner
 
 MiB = 1024 * 1024
@@ -265,7 +266,7 @@ def test_up_with_a_bad_image_url_fails_in_preflight_before_anything_is_made(
         f"image_url: {served.url('gone.img')}\n"
     )
     provider = NothingMadeYet()
-    monkeypatch.setattr(api, "provider_for", lambda spec, from_snapshot=None: provider)
+    monkeypatch.setattr(orchestration_up, "provider_for", lambda spec, from_snapshot=None: provider)
     with pytest.raises(StepError) as failed:
         api.up(spec)
     assert failed.value.step == "preflight" and isinstance(failed.value.cause, DownloadError)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from stacklab.doctor import (
     run_doctor,
 )
 from stacklab.doctor.kvm_probe import HypervisorProbe
+from stacklab.plan.models import USERSPACE_DATAPATH_COST, DatapathChoice, DatapathKind
 from stacklab.runner import LocalRunner, Runner
 
 AIO = [["controller", "network", "compute"]]
@@ -35,12 +37,14 @@ def test_ok_means_no_failure_warnings_allowed() -> None:
 
 
 def test_json_shape_is_stable() -> None:
-    data = report(Status.PASS, Status.FAIL).to_dict()
+    datapath = DatapathChoice.of(DatapathKind.USERSPACE, "no module")
+    data = replace(report(Status.PASS, Status.FAIL), datapath=datapath).to_dict()
     assert json.loads(json.dumps(data)) == {
         "format": "stacklab.doctor/v1",
         "ok": False,
         "hypervisor": "qemu",
         "hypervisor_reason": "because",
+        "datapath": {"kind": "userspace", "reason": "no module", "cost": USERSPACE_DATAPATH_COST},
         "checks": [
             {"name": "c0", "status": "pass", "summary": "summary 0", "fix": None},
             {"name": "c1", "status": "fail", "summary": "summary 1", "fix": None},
@@ -86,6 +90,8 @@ def test_engine_runs_checks_in_order_and_reports_each_as_it_goes(
     monkeypatch.setattr(engine, "check_root", lambda: one("root"))
     monkeypatch.setattr(engine, "check_tools", lambda: tools)
     monkeypatch.setattr(engine, "check_kernel_networking", lambda runner: [one("network: netns")])
+    datapath = DatapathChoice.of(DatapathKind.KERNEL, "module loaded")
+    monkeypatch.setattr(engine, "probe_host_datapath", lambda runner: datapath)
     monkeypatch.setattr(engine, "check_cgroup_v2", lambda: one("cgroup v2", Status.WARN))
     monkeypatch.setattr(engine, "available_memory_gib", lambda: 1.0)
     monkeypatch.setattr(engine, "free_disk_gib", lambda path: 100.0)
@@ -109,6 +115,7 @@ def test_engine_runs_checks_in_order_and_reports_each_as_it_goes(
             "tool: ip",
             "tool: qemu-system-x86_64",
             "network: netns",
+            "ovs datapath",
             "cgroup v2",
             "memory",
             "disk",
@@ -120,3 +127,4 @@ def test_engine_runs_checks_in_order_and_reports_each_as_it_goes(
     assert asked == {"qemu_installed": False}
     assert not result.ok  # qemu missing and 1 GiB of memory for 3.5
     assert (result.hypervisor, result.hypervisor_reason) == ("qemu", "no kvm")
+    assert result.datapath == datapath

@@ -5,7 +5,7 @@ import pytest
 from stacklab.catalog import load_catalog
 from stacklab.config.models import Spec
 from stacklab.engine import StepHandlers, run_steps
-from stacklab.errors import HostError, NotYetImplemented, StepError, UserAbort
+from stacklab.errors import HostError, NotYetImplemented, StepError, UnexpectedError, UserAbort
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
 from stacklab.state.db import StateDB
@@ -100,3 +100,55 @@ def test_interrupt_is_journaled_as_interrupted(lab_plan: Plan, db: StateDB) -> N
     with pytest.raises(UserAbort):
         run_steps(lab_plan, StepHandlers({first: interrupted}, frozenset()), db)
     assert db.journal("eng")[0].status == "interrupted"
+
+
+def test_a_bare_exception_fails_the_step_like_a_known_error_and_rerun_resumes(
+    lab_plan: Plan, db: StateDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    first, second = lab_plan.step_names[:2]
+    calls: list[str] = []
+
+    def reads_a_missing_file(_plan: Plan) -> None:
+        if second not in calls:
+            calls.append(second)
+            (tmp_path / "no-such-file").read_text()
+
+    handlers = StepHandlers(
+        {first: recorder(calls, first), second: reads_a_missing_file}, frozenset()
+    )
+    with pytest.raises(StepError) as failure:
+        run_steps(lab_plan, handlers, db, until=second)
+    cause = failure.value.cause
+    assert isinstance(cause, UnexpectedError)
+    assert isinstance(failure.value.__cause__, FileNotFoundError)
+    shown = failure.value.render()
+    assert f"Unexpected FileNotFoundError in step '{second}'" in shown
+    assert "no-such-file" in shown and "Traceback" not in shown
+    assert cause.log is not None and "Traceback" in cause.log.read_text()
+    assert str(cause.log) in shown
+    journal = db.journal("eng")
+    assert [e.status for e in journal] == ["ok", "failed"]
+    assert "FileNotFoundError" in (journal[-1].error or "")
+    outcomes = run_steps(lab_plan, handlers, db, until=second)
+    assert [o.status for o in outcomes] == ["skipped", "ok"]
+
+
+def test_a_full_disk_in_a_step_names_the_path_and_the_fix(
+    lab_plan: Plan, db: StateDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    first = lab_plan.step_names[0]
+    full = Path("/dev/full")  # every write to it fails with ENOSPC
+
+    def writes(_plan: Plan) -> None:
+        with full.open("w") as device:
+            device.write("x")
+            device.flush()
+
+    with pytest.raises(StepError) as failure:
+        run_steps(lab_plan, StepHandlers({first: writes}, frozenset()), db, until=first)
+    assert isinstance(failure.value.cause, HostError)
+    shown = failure.value.render()
+    assert "No space left" in shown and "df -h" in shown and "resumes at this step" in shown
+    assert db.journal("eng")[-1].status == "failed"

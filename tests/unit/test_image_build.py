@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fakes import KERNEL_PACKAGE, KERNEL_VERSION, FakeDebian, module_bytes
 
+from stacklab.bootstrap.glance_image import alternative_disk
 from stacklab.errors import HostError
 from stacklab.images import test_image
 from stacklab.images.guest_init import VIRTIO_MODULES
@@ -140,3 +141,23 @@ def test_the_json_for_the_cli_says_whether_it_was_cached(tmp_path: Path) -> None
     assert shown["directory"] == str(built.image.directory)
     assert json.loads(json.dumps(shown)) == shown
     assert test_image.FILE_NAMES["ramdisk"] == "initramfs.cpio.gz"
+
+
+def test_the_alternative_root_disk_is_as_big_but_has_a_checksum_of_its_own(
+    tmp_path: Path,
+) -> None:
+    image = build_test_image(FakeDebian(), images_dir=tmp_path / "images").image
+    (tmp_path / "alt").mkdir()
+    alternative = alternative_disk(image, tmp_path / "alt")
+
+    assert alternative.role == "disk" and alternative.path.parent == tmp_path / "alt"
+    assert alternative.size == image.disk.size == alternative.path.stat().st_size
+    data = alternative.path.read_bytes()
+    assert alternative.sha256 == hashlib.sha256(data).hexdigest() != image.disk.sha256
+    assert data.startswith(b"stacklab-test-alt\n")
+    assert sorted(p.name for p in image.directory.iterdir()) == [  # the cache is left alone
+        "disk.raw",
+        "initramfs.cpio.gz",
+        "manifest.json",
+        "vmlinuz",
+    ]

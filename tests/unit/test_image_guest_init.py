@@ -44,6 +44,8 @@ def test_every_placeholder_is_filled_and_every_marker_is_printed() -> None:
         console_markers.DHCP_FAILED,
         console_markers.METADATA_OK,
         console_markers.METADATA_FAILED,
+        console_markers.HOSTNAME,
+        console_markers.HOSTNAME_FAILED,
         console_markers.SSH_READY,
         console_markers.SSH_UNAVAILABLE,
     ):
@@ -54,6 +56,10 @@ def test_every_placeholder_is_filled_and_every_marker_is_printed() -> None:
     assert "GET %s HTTP/1.0" in script
     assert "/latest/meta-data/instance-id" in script
     assert "/latest/meta-data/public-keys/0/openssh-key" in script
+    assert "/latest/meta-data/hostname" in script
+    # The hostname is set after the metadata answered and before SSH is decided, so a
+    # finished console always says it.
+    assert script.index("\n    set_hostname\n") < script.index("\n    start_ssh\n")
 
 
 def test_init_never_ends_since_pid_1_exiting_panics_the_kernel() -> None:
@@ -93,6 +99,7 @@ CONSOLE = (
     "udhcpc: lease of 10.0.2.15 obtained from 10.0.2.2, lease time 86400\r\n"
     "STACKLAB-ADDRESS 10.0.2.15\r\n"
     "STACKLAB-METADATA-OK i-0123abcd\r\n"
+    "STACKLAB-HOSTNAME vm-1\r\n"
     "STACKLAB-SSH-READY\r\n"
 )
 
@@ -104,6 +111,7 @@ def test_markers_are_read_from_a_console_log() -> None:
     assert markers.disk == ("vda", 1048576)
     assert markers.address == "10.0.2.15"
     assert markers.instance_id == "i-0123abcd"
+    assert markers.hostname == "vm-1" and markers.hostname_failure is None
     assert markers.metadata_failure is None and not markers.dhcp_failed
 
 
@@ -111,12 +119,15 @@ def test_failures_are_read_with_their_reasons() -> None:
     console = (
         "STACKLAB-BOOTED\r\nSTACKLAB-ADDRESS 10.0.0.5\r\n"
         "STACKLAB-METADATA-FAILED no answer from 169.254.169.254:80 for /x\r\n"
+        "STACKLAB-HOSTNAME-FAILED /latest/meta-data/hostname: HTTP/1.0 404 Not Found\r\n"
         "STACKLAB-SSH-UNAVAILABLE no public key: /y: HTTP/1.0 404 Not Found\r\n"
     )
     markers = read_markers(console)
 
     assert markers.instance_id is None
     assert markers.metadata_failure == "no answer from 169.254.169.254:80 for /x"
+    assert markers.hostname is None
+    assert markers.hostname_failure == "/latest/meta-data/hostname: HTTP/1.0 404 Not Found"
     assert markers.ssh_unavailable == "no public key: /y: HTTP/1.0 404 Not Found"
     assert markers.finished and not markers.ssh_ready
 

@@ -12,6 +12,7 @@ import pytest
 
 from stacklab.catalog import load_catalog
 from stacklab.config.models import Spec
+from stacklab.core.nodes import NodeAccess
 from stacklab.installer.ansible import (
     PLAYBOOK,
     PlaybookRun,
@@ -25,7 +26,6 @@ from stacklab.installer.inventory import build_inventory, extra_vars
 from stacklab.installer.phases import PHASES
 from stacklab.installer.proxy import proxy_vars
 from stacklab.plan.planner import plan
-from stacklab.providers.base import NodeAccess
 from stacklab.state.secrets import SecretStore
 
 LOCAL_INVENTORY = {
@@ -169,6 +169,9 @@ def test_site_playbook_lists_each_phases_tasks(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         listed[phase] = done.stdout
     assert "Install what is missing" in listed["packages"]
+    # Listed everywhere, run only where the plan has a router node (lab_router not null).
+    assert "The masquerade is loaded" in listed["packages"]
+    assert "The default route goes through the router node" in listed["packages"]
     assert "Map the compute nodes to cell1" in listed["compute"]
     assert "Map the compute nodes to cell1" not in listed["image"]
     assert "Wait for every network agent to report alive" in listed["network"]

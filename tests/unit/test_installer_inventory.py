@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 
+import stacklab.installer as installer_data
 from stacklab.catalog import load_catalog
-from stacklab.config.models import Spec
-from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
+from stacklab.config.models import NetworkName, Role, Spec
+from stacklab.core.nodes import NodeAccess
+from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url, ovs_datapath
 from stacklab.installer.phases import PHASES, SECRET_NAMES
-from stacklab.plan.models import Plan
+from stacklab.plan.models import DatapathChoice, DatapathKind, Plan
 from stacklab.plan.planner import plan
-from stacklab.providers.base import NodeAccess
 from stacklab.state.secrets import SecretStore
 
 CATALOG = load_catalog(with_host=False)
@@ -146,12 +150,18 @@ def test_no_linuxbridge_dhcp_or_l3_agent_is_installed_anywhere() -> None:
         assert not set(agents) & set(host["node_packages"])
 
 
-def test_the_datapath_is_userspace_exactly_where_the_kernel_has_no_openvswitch_module() -> None:
-    lab = plan_for()
-    host = build_inventory(lab, accesses(lab))["all"]["hosts"]["aio"]
-    kernel_has_it = Path("/sys/module/openvswitch").exists()
-    assert host["ovs_datapath"] == ("kernel" if kernel_has_it else "userspace")
-    assert host["node_address_prefixes"]["provider"].endswith("/24")
+def test_the_datapath_is_the_plans_choice_and_userspace_without_one() -> None:
+    lab = plan_for(topology={"preset": "multinode"})
+    hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
+    for node in lab.nodes:
+        wanted = node.datapath.kind.value if node.datapath else "userspace"
+        assert hosts[node.name]["ovs_datapath"] == wanted
+    kernel = dataclasses.replace(
+        lab.node("compute1"), datapath=DatapathChoice.of(DatapathKind.KERNEL, "probe")
+    )
+    assert ovs_datapath(kernel) == "kernel"
+    assert ovs_datapath(dataclasses.replace(kernel, datapath=None)) == "userspace"
+    assert hosts["compute1"]["node_address_prefixes"]["overlay"].endswith("/24")
 
 
 def test_no_dashboard_package_without_horizon_and_kvm_gets_its_own() -> None:
@@ -160,3 +170,46 @@ def test_no_dashboard_package_without_horizon_and_kvm_gets_its_own() -> None:
     assert "openstack-dashboard-apache" not in packages
     assert "nova-compute-kvm" in packages and "nova-compute-qemu" not in packages
     assert packages == sorted(set(packages))
+
+
+def test_a_cloud_plan_makes_the_network_node_every_nodes_way_out() -> None:
+    lab = plan_for(
+        provider={"kind": "aws"},
+        topology={"preset": "multinode"},
+        access={"admin_cidr": "198.51.100.7/32"},
+    )
+    router = build_inventory(lab, accesses(lab))["all"]["vars"]["lab_router"]
+    uplink = lab.network(NetworkName.UPLINK)
+    assert router == {
+        "node": "network",
+        "gateway": str(lab.node("network").management_address),
+        "masqueraded": [str(n.cidr) for n in lab.networks if n is not uplink],
+    }
+    assert router["node"] in {node.name for node in lab.nodes_with(Role.NETWORK)}
+
+
+@pytest.mark.parametrize("preset", ["aio", "multinode"])
+def test_where_the_host_nats_there_is_no_lab_router(preset: str) -> None:
+    lab = plan_for(topology={"preset": preset})
+    assert build_inventory(lab, accesses(lab))["all"]["vars"]["lab_router"] is None
+
+
+def test_the_routers_masquerade_ruleset_is_one_nft_accepts(tmp_path: Path) -> None:
+    lab = plan_for(provider={"kind": "aws"}, topology={"preset": "multinode"})
+    router = build_inventory(lab, accesses(lab))["all"]["vars"]["lab_router"]
+    templates = Path(installer_data.__file__).parent / "data" / "roles" / "node" / "templates"
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates), undefined=jinja2.StrictUndefined
+    )
+    ruleset = environment.get_template("stacklab-router.nft.j2").render(
+        lab_router=router, router_uplink="ens5"
+    )
+    path = tmp_path / "router.nft"
+    path.write_text(ruleset, encoding="utf-8")
+    checked = subprocess.run(  # -c: parsed and checked by the kernel, never applied
+        ["nft", "-c", "-f", str(path)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert all(cidr in ruleset for cidr in router["masqueraded"])
+    route = environment.get_template("stacklab-default-route.service.j2").render(lab_router=router)
+    assert f"ip route replace default via {router['gateway']}" in route

@@ -12,6 +12,7 @@ from typing import Any
 from stacklab.access.cloud_files import environment_text, lab_environment
 from stacklab.catalog import load_catalog
 from stacklab.config.models import Spec
+from stacklab.core.nodes import NodeAccess
 from stacklab.installer.inventory import api_address, build_inventory
 from stacklab.installer.proxy import (
     CERTIFICATE_FILE,
@@ -27,7 +28,6 @@ from stacklab.installer.proxy import (
 )
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
-from stacklab.providers.base import NodeAccess
 
 CATALOG = load_catalog(with_host=False)
 API = "10.1.0.9"

@@ -4,12 +4,12 @@ import os
 from ipaddress import IPv4Network
 from pathlib import Path
 
-from stacklab.access.ssh import ssh_argv
-from stacklab.providers.base import NodeAccess
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import ssh_argv
 from stacklab.providers.local.apt_cache import render_backends, security_mirror
 from stacklab.providers.local.images import BASE_PACKAGES, BaseImage
 from stacklab.providers.local.mounts import parse_mountinfo
-from stacklab.providers.local.network import render_nat_table
+from stacklab.providers.local.network import render_lab_table
 from stacklab.providers.local.processes import container_inits, is_alive, nspawn_directory
 
 MOUNTINFO = (
@@ -34,19 +34,29 @@ def test_mountinfo_is_parsed_with_escapes() -> None:
 
 def test_nat_table_masquerades_the_lab_out_of_the_uplink_only() -> None:
     cidrs = [IPv4Network("10.179.1.0/24"), IPv4Network("10.179.0.0/24")]
-    table = render_nat_table("lab-one", cidrs, "eth0")
+    table = render_lab_table("lab-one", cidrs, ["sl-lab-one-m"], "eth0")
     assert table.startswith("table ip stacklab_lab_one {")
     assert "type nat hook postrouting priority srcnat" in table
     assert 'ip saddr { 10.179.0.0/24, 10.179.1.0/24 } oifname "eth0" masquerade' in table
 
 
 def test_nat_table_comment_changes_with_its_rules() -> None:
-    one = render_nat_table("t1", [IPv4Network("10.1.0.0/24")], "eth0")
-    again = render_nat_table("t1", [IPv4Network("10.1.0.0/24")], "eth0")
-    other_uplink = render_nat_table("t1", [IPv4Network("10.1.0.0/24")], "eth1")
+    one = render_lab_table("t1", [IPv4Network("10.1.0.0/24")], ["sl-t1-m"], "eth0")
+    again = render_lab_table("t1", [IPv4Network("10.1.0.0/24")], ["sl-t1-m"], "eth0")
+    other_uplink = render_lab_table("t1", [IPv4Network("10.1.0.0/24")], ["sl-t1-m"], "eth1")
     assert one == again
     assert one.splitlines()[1] != other_uplink.splitlines()[1]
     assert 'comment "stacklab:t1:' in one
+
+
+def test_lab_table_forwards_only_among_its_bridges_and_the_uplink() -> None:
+    bridges = ["sl-t1-p", "sl-t1-m"]
+    table = render_lab_table("t1", [IPv4Network("10.1.0.0/24")], bridges, "eth0")
+    assert "type filter hook forward priority filter; policy accept;" in table
+    own = '{ "sl-t1-m", "sl-t1-p" }'
+    allowed = '{ "sl-t1-m", "sl-t1-p", "eth0" }'
+    assert f"iifname {own} oifname != {allowed} drop" in table
+    assert f"oifname {own} iifname != {allowed} drop" in table
 
 
 def test_backends_file_names_only_the_mirror() -> None:

@@ -11,12 +11,12 @@ import pytest
 
 from stacklab.catalog.loader import load_catalog
 from stacklab.config.models import Spec
+from stacklab.core.nodes import NodeAccess
 from stacklab.errors import ProviderError
 from stacklab.installer.inventory import build_inventory
 from stacklab.installer.package_layer import configured_before
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
-from stacklab.providers.base import NodeAccess
 from stacklab.providers.local.images import STAMP as BASE_STAMP
 from stacklab.providers.local.layer_contents import UNITS_TO_ENABLE, Keep, keep, units_to_enable
 from stacklab.providers.local.layer_saving import NodeLayerSource, why_not

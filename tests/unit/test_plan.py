@@ -350,3 +350,30 @@ def test_ssh_plan_knows_the_interfaces() -> None:
     nics = {nic.network.value: nic.interface for nic in planned.nodes[0].nics}
     assert nics == {"management": "eth1", "overlay": "eth2", "provider": "eth3", "uplink": "eth0"}
     assert planned.cost.usd_per_hour == 0
+
+
+def test_a_cloud_plan_routes_every_node_out_through_the_network_node() -> None:
+    planned = plan_for(
+        provider={"kind": "aws", "region": "eu-central-1", "profile": "lab"},
+        topology={"preset": "multinode"},
+        access={"admin_cidr": "198.51.100.7/32"},
+    )
+    assert (planned.region, planned.profile) == ("eu-central-1", "lab")
+    router = planned.router
+    assert router is not None and router.node == planned.access_node == "network"
+    assert router.gateway == planned.node("network").management_address
+    uplink = planned.network(NetworkName.UPLINK).cidr
+    assert set(router.masqueraded) == {n.cidr for n in planned.networks} - {uplink}
+    admin = IPv4Network("198.51.100.7/32")
+    assert {(p.protocol, p.port, p.source, p.node) for p in planned.open_ports} == {
+        ("tcp", 22, admin, "network"),
+        ("tcp", 443, admin, "network"),
+    }
+    recorded = planned.to_dict()
+    assert (recorded["region"], recorded["profile"]) == ("eu-central-1", "lab")
+    assert recorded["router"]["gateway"] == str(router.gateway)
+
+
+def test_where_the_host_nats_there_is_no_router_and_nothing_opened() -> None:
+    planned = plan_for(topology={"preset": "multinode"})
+    assert (planned.region, planned.router, planned.open_ports) == (None, None, ())

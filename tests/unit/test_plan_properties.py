@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from ipaddress import IPv4Network
 from typing import Any
 
@@ -9,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stacklab.catalog import load_catalog
-from stacklab.config.models import NetworkName, Role, Spec
-from stacklab.config.rules import GENEVE_OVERHEAD, NETWORKS_BY_ROLE
+from stacklab.config.models import NetworkName, OperatingSystem, Role, Spec
+from stacklab.config.rules import NETWORKS_BY_ROLE
+from stacklab.config.tunnels import tunnel_for
 from stacklab.plan import addressing
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
@@ -57,6 +59,8 @@ def node_lists(draw: st.DrawFn) -> list[list[Role]]:
 @st.composite
 def specs(draw: st.DrawFn) -> Spec:
     provider = draw(st.sampled_from(["local", "aws", "gcp"]))
+    os = draw(st.sampled_from([OperatingSystem.DEBIAN_13]))  # debian-12 is refused
+    planned_overhead = tunnel_for(os).overhead
     name = draw(st.from_regex(r"[a-z][a-z0-9-]{0,9}", fullmatch=True))
     supernet = addressing.lab_supernet(Spec(name=name, provider={"kind": provider}))
     catalog = CATALOG.of(provider)
@@ -93,12 +97,13 @@ def specs(draw: st.DrawFn) -> Spec:
         networks[name.value] = settings_
     facts = catalog.network
     if draw(st.booleans()):
-        low = max(facts.mtu_min, 1280 + GENEVE_OVERHEAD)
+        low = max(facts.mtu_min, 1280 + planned_overhead)
         networks["overlay"]["mtu"] = draw(st.integers(low, facts.mtu_max))
     return Spec.model_validate(
         {
             "name": name,
             "provider": provider,
+            "os": os.value,
             "topology": {"nodes": nodes},
             "networks": networks,
             "hypervisor": draw(st.sampled_from(["auto", "qemu"])),
@@ -142,7 +147,7 @@ def check_addresses(planned: Plan) -> None:
                 assert not start <= address <= end, f"{address} is floating in {cidr}"
     assert planned.network(NetworkName.MANAGEMENT).vip is not None
     assert planned.network(NetworkName.PROVIDER).floating_range is not None
-    assert planned.tenant_mtu == planned.network(NetworkName.OVERLAY).mtu - GENEVE_OVERHEAD
+    assert planned.tenant_mtu == planned.network(NetworkName.OVERLAY).mtu - planned.tunnel.overhead
     assert planned.tenant_mtu >= 1280
 
 
@@ -164,6 +169,9 @@ def test_addresses_never_collide_and_lie_in_their_subnets(spec: Spec) -> None:
     # Every node is on management, and on exactly the networks its roles need.
     for node, node_spec in zip(planned.nodes, spec.topology.nodes or [], strict=True):
         assert {nic.network for nic in node.nics} == nics_of_set(list(node_spec.roles))
+        # Open vSwitch (and so a datapath) on the network and compute nodes of OVN only.
+        switches = bool({Role.NETWORK, Role.COMPUTE} & set(node_spec.roles))
+        assert (node.datapath is not None) == (switches and spec.os is OperatingSystem.DEBIAN_13)
 
 
 @settings(max_examples=30, deadline=None)
@@ -184,3 +192,12 @@ def test_explicit_blocks_are_disjoint_and_partly_in_the_supernet() -> None:
         for other in blocks[index + 1 :]:
             assert not block.overlaps(other)
     assert sum(block.subnet_of(supernet) for block in blocks) == 4
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs())
+def test_a_saved_plan_reads_back_as_the_same_plan(spec: Spec) -> None:
+    planned = plan(spec, CATALOG)
+    saved = json.loads(json.dumps(planned.to_dict()))  # as the state database keeps it
+    assert Plan.from_dict(saved) == planned
+    assert Plan.from_dict(saved).to_dict() == saved

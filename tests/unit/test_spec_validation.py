@@ -450,7 +450,7 @@ BAD_SPECS = [
         "os",
         2,
         "'debian-12'",
-        ("2025.1 with Neutron ML2/OVN only", "OpenStack zed", "linuxbridge"),
+        ("2025.1 with Neutron ML2/OVN only", "OpenStack Zed", "linuxbridge"),
         "os: debian-13",
     ),
     bad(
@@ -671,7 +671,7 @@ BAD_SPECS = [
         """,
         "(yaml)",
         2,
-        "mapping values are not allowed here",
+        "mapping values are not allowed",
         "not valid YAML",
         "correct the syntax at that line",
     ),

@@ -11,19 +11,22 @@ import pytest
 from ssh_hosts import FakeHost, FakeHosts
 
 from stacklab.catalog import load_catalog
-from stacklab.config.models import Spec
+from stacklab.config.models import OperatingSystem, Spec
 from stacklab.config.models import SshProvider as SshSettings
+from stacklab.core.context import LabContext
+from stacklab.doctor.ovs_datapath import decide_datapath, read_kernel_facts
 from stacklab.errors import HostError, ProviderError
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
-from stacklab.providers.base import LabContext, OwnNodeAddresses
+from stacklab.providers.base import OwnNodeAddresses
+from stacklab.providers.datapaths import datapaths_unprobed, probed_datapaths
 from stacklab.providers.ssh import SshProvider
 from stacklab.providers.ssh.facts import parse_facts
 from stacklab.providers.ssh.hosts import SshTarget, recorded_target, targets_of
 from stacklab.providers.ssh.judgement import address_conflicts, host_problems
 from stacklab.providers.ssh.marker import AddedAddress, Marker, parse_marker
 from stacklab.providers.ssh.remote import ssh_problem
-from stacklab.runner import Completed
+from stacklab.runner import Completed, LocalRunner
 from stacklab.state.db import StateDB
 
 CATALOG = load_catalog(with_host=False)
@@ -61,6 +64,13 @@ def spec_of(lab: str, key: Path, addresses: tuple[str, str] = ("192.0.2.1", "192
 def settings_of(spec: Spec) -> SshSettings:
     assert isinstance(spec.provider, SshSettings)
     return spec.provider
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The survey records each host's datapath in the cache: not in the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
 
 
 @pytest.fixture
@@ -129,6 +139,12 @@ yes
 lab=sshh
 node=ctl
 added=10.30.1.10/24 overlay0
+@openvswitch
+kernel 6.12.48+deb13-amd64
+module-loaded no
+module-file yes
+module-loading yes
+genl-family no
 @end
 """
 
@@ -142,6 +158,9 @@ def test_probe_output_becomes_facts() -> None:
     assert facts.interface_of(IPv4Interface("10.30.0.10/16")) == "mgmt0"
     added = (AddedAddress(IPv4Interface("10.30.1.10/24"), "overlay0"),)
     assert facts.marker == Marker("sshh", "ctl", added)
+    assert facts.kernel is not None and facts.kernel.kernel == "6.12.48+deb13-amd64"
+    assert facts.kernel.module_file and not facts.kernel.module_loaded
+    assert facts.kernel.genl_family is False
 
 
 def test_probe_output_cut_short_is_refused() -> None:
@@ -221,6 +240,24 @@ def test_check_passes_on_ready_hosts_and_changes_nothing(key: Path, fleet: FakeH
     spec = spec_of("sshh", key)
     provider_for(spec, fleet).check(plan(spec, CATALOG))
     assert not any(host.marker.exists() for host in fleet.hosts.values())
+
+
+def test_the_survey_asks_each_host_kernel_for_the_next_plan(key: Path, fleet: FakeHosts) -> None:
+    spec = spec_of("sshh", key)
+    ovn = spec.model_copy(update={"os": OperatingSystem.DEBIAN_13})
+    assert datapaths_unprobed(ovn) and probed_datapaths(ovn) == {}
+    provider_for(spec, fleet).check(plan(spec, CATALOG))
+    assert not datapaths_unprobed(ovn)
+    # The fake hosts run the facts script on this machine's kernel.
+    expected = decide_datapath(
+        read_kernel_facts(LocalRunner()), where="host", loads_module_at_start=True
+    ).kind
+    planned = plan(ovn, CATALOG, datapaths=probed_datapaths(ovn))
+    for name in ("ctl", "cmp"):
+        datapath = planned.node(name).datapath
+        assert datapath is not None and datapath.kind is expected
+        assert datapath.reason.startswith(f"host {name}'s kernel ")
+        assert "could not be asked" not in datapath.reason  # the script's answer arrived
 
 
 def test_check_reports_every_host_at_once_before_anything_is_marked(

@@ -3,26 +3,40 @@ markers, server states, services, the phase log and the result."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
-from stacklab.errors import StacklabError
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.wait import wait_until
+from stacklab.errors import CloudUnreachable, StacklabError, VerifyFailed, WaitTimeout
 from stacklab.images.console_markers import read_markers
-from stacklab.openstack_api import CloudUnreachable
 from stacklab.openstack_records import ServerRecord, ServiceRecord
-from stacklab.providers.base import NodeAccess
 from stacklab.runner import Completed
-from stacklab.verify.checks import GuestFailed, ec2_instance_id, guest_progress, services_down
-from stacklab.verify.phases import Outcome, PhaseLog, VerifyFailed, VerifyResult
+from stacklab.verify.checks import (
+    GuestFailed,
+    ec2_instance_id,
+    guest_progress,
+    server_hostname,
+    services_down,
+)
+from stacklab.verify.phases import Outcome, PhaseLog, VerifyResult
 from stacklab.verify.reach import NodeRunner
-from stacklab.workloads.polling import WaitTimeout, poll
 from stacklab.workloads.servers import ServerFailed, active_or_failed
 
 SERVER_ID = "5d0b3c1e-0000-4000-8000-000000000001"
 IDS = {SERVER_ID, "i-0000000a"}
 KEY_PATH = Path("/labs/v1/ssh/id_ed25519")
 KNOWN = Path("/labs/v1/known_hosts")
+
+T = TypeVar("T")
+
+
+def poll(probe: Callable[[], T | None], **how: Any) -> T:
+    """wait_until as the cloud's waits call it: an API that did not answer is "not yet"."""
+    return wait_until(probe, retry_on=(CloudUnreachable,), **how)
 
 
 class FakeClock:
@@ -135,11 +149,31 @@ def test_the_metadata_may_call_the_instance_by_its_ec2_id() -> None:
         ("STACKLAB-BOOTED\nSTACKLAB-DHCP-FAILED\n", "no DHCP lease"),
         (BOOTED + "STACKLAB-METADATA-FAILED no answer from 169.254.169.254:80\n", "169.254"),
         (BOOTED + "STACKLAB-METADATA-OK 11111111-2222\nSTACKLAB-SSH-READY\n", "11111111-2222"),
+        (
+            BOOTED + f"STACKLAB-METADATA-OK {SERVER_ID}\nSTACKLAB-HOSTNAME-FAILED HTTP 404\n",
+            "hostname from the metadata: HTTP 404",
+        ),
+        (
+            BOOTED + f"STACKLAB-METADATA-OK {SERVER_ID}\nSTACKLAB-HOSTNAME other-vm\n",
+            "hostname other-vm from the metadata, not stacklab-verify-1",
+        ),
     ],
 )
 def test_console_failures_end_the_wait_with_the_reason(console: str, reason: str) -> None:
     with pytest.raises(GuestFailed, match=reason):
-        guest_progress(read_markers(console), IDS)
+        guest_progress(read_markers(console), IDS, "stacklab-verify-1")
+
+
+def test_the_guest_hostname_is_the_server_name_as_nova_makes_it_a_hostname() -> None:
+    console = BOOTED + f"STACKLAB-METADATA-OK {SERVER_ID}\nSTACKLAB-HOSTNAME stacklab-verify-1\n"
+    done = guest_progress(read_markers(console + "STACKLAB-SSH-READY\n"), IDS, "stacklab-verify-1")
+    assert done is not None and done.hostname == "stacklab-verify-1"
+    assert server_hostname("stacklab-verify-1") == "stacklab-verify-1"
+    assert (
+        server_hostname("tempest-ServersTestJSON-server-12") == "tempest-serverstestjson-server-12"
+    )
+    assert server_hostname("My web_server.1!") == "my-web-server-1"
+    assert len(server_hostname("x" * 80)) == 63
 
 
 def test_services_down_names_each_and_notices_missing_kinds() -> None:

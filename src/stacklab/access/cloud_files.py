@@ -1,40 +1,34 @@
 """How the user reaches a lab's cloud and nodes: clouds.yaml entries (`<lab>` for the admin,
-`<lab>-demo` for the demo user) merged into ~/.config/openstack/clouds.yaml, an openrc per
-user and an ssh_config with an alias per node, in the lab's directory. All mode 0600:
+`<lab>-demo` for the demo user, written by `labcloud.clouds_file`), an openrc per user and
+an ssh_config with an alias per node, in the lab's directory. All mode 0600:
 they hold passwords or point at the lab's key. Rendering is pure; writing is separate."""
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from stacklab.access.ssh import known_hosts_path
-from stacklab.bootstrap.credentials import lab_credentials
-from stacklab.installer.clouds import user_clouds_file
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import known_hosts_path
 from stacklab.installer.proxy import ProxyRecord, read_record
+from stacklab.labcloud.clouds_file import (
+    admin_cloud,
+    cloud_entry,
+    demo_cloud,
+    merge_into_clouds_file,
+    user_clouds_file,
+)
+from stacklab.labcloud.credentials import lab_credentials
 from stacklab.openstack_records import Credentials
 from stacklab.plan.models import Plan
-from stacklab.providers.base import LabContext, NodeAccess
-from stacklab.state.paths import ensure_private_dir
 from stacklab.state.secrets import write_private
 
 SSH_CONFIG = "ssh_config"
-CLOUDS_HEADER = "# Entries named after stacklab labs are written by stacklab.\n"
 KEEP_ALIVE_S = 30
 CONNECT_TIMEOUT_S = 15
-
-
-def admin_cloud(lab: str) -> str:
-    return lab
-
-
-def demo_cloud(lab: str) -> str:
-    return f"{lab}-demo"
 
 
 def openrc_path(lab_directory: Path, user: str) -> Path:
@@ -47,65 +41,6 @@ def ssh_config_path(lab_directory: Path) -> Path:
 
 def node_alias(lab: str, node: str) -> str:
     return f"{lab}-{node}"
-
-
-# clouds.yaml
-
-
-def cloud_entry(credentials: Credentials) -> dict[str, Any]:
-    return {
-        "auth": {
-            "auth_url": credentials.auth_url,
-            "username": credentials.username,
-            "password": str(credentials.password),  # a plain str: Secret has no YAML form
-            "project_name": credentials.project_name,
-            "user_domain_name": credentials.domain,
-            "project_domain_name": credentials.domain,
-        },
-        "region_name": credentials.region_name,
-        "identity_api_version": 3,
-        "interface": "public",
-    }
-
-
-def merged_clouds(
-    document: Mapping[str, Any], entries: Mapping[str, dict[str, Any] | None]
-) -> dict[str, Any]:
-    """The clouds.yaml document with these clouds set (removed where None), the rest kept."""
-    clouds = dict(document.get("clouds") or {})
-    for name, entry in entries.items():
-        if entry is None:
-            clouds.pop(name, None)
-        else:
-            clouds[name] = entry
-    return {**document, "clouds": clouds}
-
-
-def _load_yaml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded if isinstance(loaded, dict) else {}
-
-
-def merge_into_clouds_file(
-    path: Path, entries: Mapping[str, dict[str, Any] | None]
-) -> dict[str, Any]:
-    """Merge the entries into a clouds.yaml (made 0600 in a 0700 directory if new)."""
-    current = _load_yaml(path)
-    wanted = merged_clouds(current, entries)
-    if wanted != current or not path.exists():
-        ensure_private_dir(path.parent)
-        write_private(path, CLOUDS_HEADER + yaml.safe_dump(wanted, sort_keys=True))
-    path.chmod(0o600)
-    return wanted
-
-
-def remove_lab_clouds(lab: str, path: Path | None = None) -> None:
-    """Drop the lab's entries from the user's clouds.yaml (for `down`)."""
-    target = path or user_clouds_file()
-    if target.exists():
-        merge_into_clouds_file(target, {admin_cloud(lab): None, demo_cloud(lab): None})
 
 
 # openrc

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from stacklab.access.cloud_files import node_alias, ssh_config_path
+from stacklab.core.nodes import NodeAccess
 from stacklab.errors import StateError
-from stacklab.providers.base import NodeAccess
 
 
 def host_blocks(ssh_config: str) -> dict[str, dict[str, str]]:

@@ -9,17 +9,19 @@ Building the command is pure; the CLI prints it or runs it."""
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, ip_address
 from pathlib import Path
 from typing import Any
 
-from stacklab.access.ssh import ssh_client
-from stacklab.providers.base import NodeAccess
+from stacklab.config.models import NetworkName
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import ssh_client
+from stacklab.plan.models import Plan
+from stacklab.providers.registry import traits_of
 
-LOCAL_PROVIDER = "local"
 TUNNELED_NETWORKS = ("management", "provider")
 SOCKS_PORT = 1080
 HORIZON_LOCAL_PORT = 8080
@@ -70,25 +72,24 @@ class Tunnel:
         }
 
 
-def lab_routes(saved_plan: Mapping[str, Any]) -> tuple[LabRoute, ...]:
-    """The management and provider networks of a plan in its JSON form (the saved plan)."""
+def lab_routes(plan: Plan) -> tuple[LabRoute, ...]:
+    """The management and provider networks of a plan."""
     return tuple(
-        LabRoute(network["name"], IPv4Network(network["cidr"]))
-        for network in saved_plan["networks"]
-        if network["name"] in TUNNELED_NETWORKS
+        LabRoute(network.name.value, network.cidr)
+        for network in plan.networks
+        if network.name in TUNNELED_NETWORKS
     )
 
 
-def horizon_address(saved_plan: Mapping[str, Any]) -> str | None:
+def horizon_address(plan: Plan) -> str | None:
     """Where Horizon answers (the API address: the management VIP, else the controller's
     management address), or None when the lab has no Horizon."""
-    if "horizon" not in saved_plan["services"]:
+    if "horizon" not in plan.services:
         return None
-    management = next(n for n in saved_plan["networks"] if n["name"] == "management")
-    if management.get("vip"):
-        return str(management["vip"])
-    controller = next(n for n in saved_plan["nodes"] if n["name"] == saved_plan["controller"])
-    return str(next(nic for nic in controller["nics"] if nic["network"] == "management")["address"])
+    management = plan.network(NetworkName.MANAGEMENT)
+    if management.vip is not None:
+        return str(management.vip)
+    return str(plan.node(plan.controller).management_address)
 
 
 def lab_tunnel(
@@ -102,8 +103,8 @@ def lab_tunnel(
     horizon: str | None = None,
 ) -> Tunnel:
     """The tunnel into a lab through its access node (access), or none for a local lab."""
-    if provider == LOCAL_PROVIDER:
-        return no_tunnel(lab, routes)
+    if traits_of(provider).host_on_lab_networks:
+        return no_tunnel(lab, provider, routes)
     if access is None:
         raise ValueError(f"a {provider} lab needs its access node to tunnel through")
     if sshuttle_installed:
@@ -111,13 +112,13 @@ def lab_tunnel(
     return forward_tunnel(lab, provider, routes, access, known_hosts, horizon)
 
 
-def no_tunnel(lab: str, routes: Sequence[LabRoute]) -> Tunnel:
+def no_tunnel(lab: str, provider: str, routes: Sequence[LabRoute]) -> Tunnel:
     networks = ", ".join(f"{route.network} {route.cidr}" for route in routes)
     hint = (
         f"Lab {lab} is local: this host has an address on each lab network ({networks}), "
         "so no tunnel is needed; the APIs and floating IPs answer here directly."
     )
-    return Tunnel(lab, LOCAL_PROVIDER, TunnelKind.NONE, (), tuple(routes), None, hint)
+    return Tunnel(lab, provider, TunnelKind.NONE, (), tuple(routes), None, hint)
 
 
 def sshuttle_tunnel(

@@ -20,8 +20,6 @@ from stacklab.bootstrap.decisions import (
 from stacklab.bootstrap.errors import BootstrapError
 from stacklab.bootstrap.resources import (
     COMPUTE_QUOTAS,
-    DEMO_PROJECT,
-    DEMO_USER,
     EXTERNAL_NETWORK,
     FLAVORS,
     MEMBER_ROLE,
@@ -29,6 +27,7 @@ from stacklab.bootstrap.resources import (
     PHYSICAL_NETWORK,
     SubnetSpec,
 )
+from stacklab.labcloud.credentials import DEMO_PROJECT, DEMO_USER
 from stacklab.openstack_api import OpenStackCloud
 from stacklab.openstack_records import NetworkRecord, SubnetRecord
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stacklab.errors import StacklabError
+from stacklab.errors import CloudError
 
 
-class BootstrapError(StacklabError):
+class BootstrapError(CloudError):
     """The lab's cloud holds something bootstrap cannot use or fix in place."""

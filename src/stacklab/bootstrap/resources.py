@@ -14,11 +14,7 @@ from stacklab.errors import StacklabError
 from stacklab.openstack_records import RuleRecord
 from stacklab.plan.models import Plan
 
-DEMO_PROJECT = "demo"
-DEMO_USER = "demo"
 MEMBER_ROLE = "member"
-DEMO_PASSWORD_SECRET = "demo_password"
-ADMIN_PASSWORD_SECRET = "admin_password"  # made by the installer (installer.phases)
 
 EXTERNAL_NETWORK = "public"
 EXTERNAL_SUBNET = "public-subnet"
@@ -30,6 +26,9 @@ ROUTER = "demo-router"
 PHYSICAL_NETWORK = "provider"
 
 TEST_IMAGE = "stacklab-test"
+# A second bootable image, for tests that need two distinct ones (Tempest's
+# image_ref_alt: rebuild, image lists): the same kernel and initramfs, its own root disk.
+ALT_TEST_IMAGE = "stacklab-test-alt"
 IMAGE_HASH_PROPERTY = "stacklab_inputs_hash"
 IMAGE_USER = "root"  # the test image's only user; dropbear takes the metadata key for it
 

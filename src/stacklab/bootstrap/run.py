@@ -15,7 +15,6 @@ from stacklab.bootstrap.admin_steps import (
     ensure_flavors,
     ensure_quotas,
 )
-from stacklab.bootstrap.credentials import lab_credentials, lab_public_key
 from stacklab.bootstrap.decisions import Action, Change
 from stacklab.bootstrap.glance_image import ensure_test_image
 from stacklab.bootstrap.project_steps import (
@@ -26,12 +25,14 @@ from stacklab.bootstrap.project_steps import (
 )
 from stacklab.bootstrap.resources import keypair_name, lab_networks
 from stacklab.bootstrap.url_image import ensure_url_image
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import ProgressCallback
 from stacklab.images.cloud_image import CloudImage, fetch_cloud_image
 from stacklab.images.image_manifest import BuiltImage
 from stacklab.images.test_image import build_test_image
+from stacklab.labcloud.credentials import lab_credentials, lab_public_key
 from stacklab.openstack_api import can_log_in, connect
 from stacklab.plan.models import Plan
-from stacklab.providers.base import LabContext, ProgressCallback
 from stacklab.runner import LocalRunner
 
 

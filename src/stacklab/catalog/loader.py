@@ -26,7 +26,7 @@ def _shipped_catalog() -> Catalog:
     providers: dict[str, ProviderCatalog] = {}
     for provider in PROVIDERS:
         text = (data_dir / f"{provider}.yaml").read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         for name, machine in raw.get("machine_types", {}).items():
             machine["name"] = name
         providers[provider] = ProviderCatalog.model_validate(raw)

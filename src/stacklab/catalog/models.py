@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +38,45 @@ class MachineType(Frozen):
     price: Price | None = None
 
 
+class Reach(StrEnum):
+    """How this host reaches the lab's nodes and its cloud's APIs."""
+
+    DIRECT = "direct"  # at their management addresses, from this host
+    JUMP_HOST = "jump host"  # through the access node's public address
+
+
+class SnapshotKind(StrEnum):
+    NONE = "none"
+    NODE_TREES = "node trees"  # the nodes' root directories, copied on this host
+    MACHINE_IMAGES = "machine images"  # golden images in the cloud account
+
+
+class ProviderTraits(Frozen):
+    """What a provider is: callers branch on these, never on its name."""
+
+    reach: Reach
+    public_addresses: bool = Field(description="Nodes get an address on the internet.")
+    unpriced: str | None = Field(
+        default=None, description="Why a lab here has no hourly price; None: billed by the hour."
+    )
+    snapshots: SnapshotKind
+    nodes_on_this_host: bool = Field(description="A KVM probe here decides their hypervisor.")
+    host_on_lab_networks: bool = Field(description="This host has an address on each.")
+    own_node_addresses: bool = Field(description="Nodes answer at addresses of their own.")
+    own_lab_network: bool = Field(
+        description="The lab's networks are its own (a VPC), apart from every other lab's."
+    )
+    implemented: bool = True
+
+    @property
+    def costs_money(self) -> bool:
+        return self.unpriced is None
+
+    @property
+    def apis_reached_from_host(self) -> bool:
+        return self.reach is Reach.DIRECT
+
+
 class NetworkFacts(Frozen):
     underlay_mtu: int = Field(description="MTU between nodes on the provider's network.")
     uplink_mtu: int = Field(description="MTU on the path to the internet.")
@@ -49,6 +89,23 @@ class NetworkFacts(Frozen):
         default="", description="How each NIC maps onto the provider's networks."
     )
     reserved_addresses: str = ""
+    nic_limit: str = Field(default="", description="How many NICs a machine type takes.")
+    nodes_exit_through_router_node: bool = Field(
+        default=False,
+        description="Nodes have no way out of their own (no NAT of the provider's): the lab's "
+        "network node forwards and masquerades for them.",
+    )
+    firewalled: bool = Field(
+        default=False,
+        description="From outside, only the ports the lab opens are reachable, and only from "
+        "access.admin_cidr (a security group or firewall rules).",
+    )
+    ovs_datapath: Literal["kernel", "probe"] = Field(
+        default="probe",
+        description="Open vSwitch's datapath on OVN releases: kernel where the provider's "
+        "kernels have the openvswitch module; probe where each host's kernel is asked.",
+    )
+    ovs_datapath_how: str = Field(default="", description="Why the datapath is what it is.")
 
 
 class ImageSource(Frozen):
@@ -61,14 +118,32 @@ class ImageSource(Frozen):
     )
 
 
+class Region(Frozen):
+    location: str
+    zones: tuple[str, ...] = Field(default=(), description="Zones a spec may name, if any.")
+
+
+class Regions(Frozen):
+    """The regions a spec may name, with where the list comes from and its date."""
+
+    as_of: date
+    source: str
+    names: dict[str, Region]
+
+    def zone_region(self, zone: str) -> str | None:
+        return next((name for name, r in self.names.items() if zone in r.zones), None)
+
+
 class ProviderCatalog(Frozen):
     provider: str
     description: str
+    traits: ProviderTraits
     network: NetworkFacts
     default_machine_types: dict[Role, str] = Field(default_factory=dict)
     aio_machine_type: str | None = None
     machine_types: dict[str, MachineType]
     images: ImageSource | None = None
+    regions: Regions | None = None
 
     def machine_type(self, name: str) -> MachineType | None:
         return self.machine_types.get(name)

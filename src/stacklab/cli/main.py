@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,50 +20,23 @@ from rich.console import Console
 from rich.text import Text
 
 from stacklab import api
-from stacklab.access.ssh import known_hosts_path, ssh_argv
 from stacklab.cli import render
 from stacklab.config.models import Preset, ProviderKind, Spec
+from stacklab.core.ssh import known_hosts_path, ssh_argv
 from stacklab.doctor import CheckResult
 from stacklab.errors import (
-    CommandError,
     ErrorReport,
-    HostError,
-    NotYetImplemented,
-    ProviderError,
-    SpecError,
     StacklabError,
-    StateError,
-    StepError,
-    UserAbort,
+    exit_code_for,
 )
 from stacklab.plan.models import Step
+from stacklab.plan.steps import VERIFY_STEP, step_before, step_names
 from stacklab.state.paths import lab_dir
-from stacklab.verify.phases import PhaseResult, VerifyFailed
-
-EXIT_CODES: tuple[tuple[type[StacklabError], int], ...] = (
-    (SpecError, 2),
-    (HostError, 3),
-    (ProviderError, 4),
-    (CommandError, 5),
-    (StepError, 6),
-    (NotYetImplemented, 7),
-    (StateError, 8),
-    (VerifyFailed, 9),
-    (UserAbort, 130),
-)
+from stacklab.verify.phases import PhaseResult
 
 out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def exit_code_for(error: StacklabError) -> int:
-    if isinstance(error, StepError):
-        return exit_code_for(error.cause) if isinstance(error.cause, NotYetImplemented) else 6
-    for kind, code in EXIT_CODES:
-        if isinstance(error, kind):
-            return code
-    return 1
 
 
 def spec_option(command: F) -> F:
@@ -104,6 +78,17 @@ def cli(ctx: click.Context, traceback: bool) -> None:
     ctx.obj = {"traceback": traceback}
 
 
+def _ipv4_network(value: str | None) -> IPv4Network | None:
+    if value is None:
+        return None
+    try:
+        return IPv4Network(value)
+    except ValueError as error:
+        raise click.BadParameter(
+            f"{value!r} is not an IPv4 range ({error}); e.g. 203.0.113.7/32"
+        ) from None
+
+
 @cli.command()
 @click.option(
     "--preset",
@@ -129,10 +114,29 @@ def cli(ctx: click.Context, traceback: bool) -> None:
     help="File to write.",
 )
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
-def init(preset: str, provider: str, name: str, output: Path, force: bool) -> None:
+@click.option(
+    "--admin-cidr",
+    callback=lambda ctx, param, value: _ipv4_network(value),
+    default=None,
+    help="Cloud providers: the range that may reach the lab. Default: this machine's public "
+    "address/32, asked of a service outside (left for you to fill in if that fails).",
+)
+def init(
+    preset: str,
+    provider: str,
+    name: str,
+    output: Path,
+    force: bool,
+    admin_cidr: IPv4Network | None,
+) -> None:
     """Write a commented spec to start from."""
     written = api.init_spec(
-        output, name=name, preset=Preset(preset), provider=ProviderKind(provider), force=force
+        output,
+        name=name,
+        preset=Preset(preset),
+        provider=ProviderKind(provider),
+        force=force,
+        admin_cidr=admin_cidr,
     )
     err.print(f"Wrote {written}. Next: `stacklab plan -f {written}`.")
 
@@ -179,7 +183,11 @@ def doctor(spec_file: Path, as_json: bool) -> None:
 
 @cli.command()
 @spec_option
-@click.option("--until", metavar="STEP", help="Stop after this step of the plan (see `plan`).")
+@click.option(
+    "--until",
+    metavar="STEP",
+    help=f"Stop after this step of the plan (see `plan`): {', '.join(step_names())}.",
+)
 @click.option(
     "--from",
     "from_snapshot",
@@ -197,7 +205,7 @@ def up(spec_file: Path, until: str | None, from_snapshot: str | None, no_verify:
             err.print(f"[dim]   {step.name}: done before, inputs unchanged[/]")
 
     if no_verify and until is None:
-        until = "access"
+        until = step_before(VERIFY_STEP)
     with err.status("working…") as spinner:
         result = api.up(
             spec_file,
@@ -461,6 +469,19 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         err.print("Interrupted.")
         return 130
+    except Exception as unforeseen:
+        if "--traceback" in argv:
+            raise
+        err.print(
+            Text.assemble(
+                ("error: ", "bold red"),
+                f"unexpected {type(unforeseen).__name__}: {unforeseen}\n"
+                "This is a bug in stacklab. Fix: run the command again with --traceback "
+                "and report what it shows.",
+            ),
+            highlight=False,
+        )
+        return 1
     return 0
 
 

@@ -6,9 +6,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from stacklab.api import LabStatus
 from stacklab.doctor import CheckResult, DoctorReport, Status
 from stacklab.installer.health import CloudHealth
+from stacklab.orchestration.status import LabStatus
 from stacklab.plan.models import Plan
 from stacklab.state.db import LabRecord
 
@@ -20,7 +20,10 @@ def plan_view(plan: Plan) -> RenderableType:
         ("Lab ", "bold"),
         (plan.lab, "bold cyan"),
         f" on {plan.provider}: {plan.os} (OpenStack {plan.openstack_series}), "
-        f"tenant MTU {plan.tenant_mtu}, services {', '.join(plan.services)}",
+        f"tenant MTU {plan.tenant_mtu} (overlay MTU - {plan.tunnel.overhead} bytes of "
+        f"{plan.tunnel.name}: {plan.tunnel.made_of}), services {', '.join(plan.services)}",
+        f" in {plan.region}" if plan.region else "",
+        f" (profile {plan.profile})" if plan.profile else "",
     )
     networks = Table(title="Networks", title_justify="left")
     for column in ("network", "cidr", "gateway", "mtu", "vip / floating IPs"):
@@ -44,6 +47,7 @@ def plan_view(plan: Plan) -> RenderableType:
     nodes.add_column("machine")
     nodes.add_column("addresses", no_wrap=True)
     nodes.add_column("hypervisor")
+    nodes.add_column("datapath")
     nodes.add_column("$/hour")
     for node in plan.nodes:
         nodes.add_row(
@@ -52,6 +56,7 @@ def plan_view(plan: Plan) -> RenderableType:
             f"{node.machine_type} ({node.vcpus} vCPU, {node.memory_gib:g} GiB)",
             "\n".join(f"{nic.network.value}: {nic.with_prefix}" for nic in node.nics),
             node.hypervisor.kind.value if node.hypervisor else "-",
+            node.datapath.kind.value if node.datapath else "-",
             f"{node.usd_per_hour:.4f}" if node.usd_per_hour is not None else "-",
         )
     reasons = Table(title="Hypervisor choice", title_justify="left", show_header=False)
@@ -60,6 +65,14 @@ def plan_view(plan: Plan) -> RenderableType:
     for node in plan.nodes:
         if node.hypervisor:
             reasons.add_row(node.name, f"{node.hypervisor.kind.value}: {node.hypervisor.reason}")
+    datapaths = Table(title="Open vSwitch datapath", title_justify="left", show_header=False)
+    datapaths.add_column("node")
+    datapaths.add_column("why")
+    costs: dict[str, str] = {}
+    for node in plan.nodes:
+        if node.datapath:
+            datapaths.add_row(node.name, f"{node.datapath.kind.value}: {node.datapath.reason}")
+            costs[node.datapath.kind.value] = node.datapath.cost
     steps = Table(title="Steps of `up`", title_justify="left", show_header=False)
     steps.add_column("n", justify="right")
     steps.add_column("step")
@@ -67,9 +80,40 @@ def plan_view(plan: Plan) -> RenderableType:
     for index, step in enumerate(plan.steps, start=1):
         steps.add_row(str(index), step.name, step.description)
     cost = Text(f"Cost: ${plan.cost.usd_per_hour:.2f}/hour ({plan.cost.note})")
-    parts: list[RenderableType] = [header, networks, nodes, reasons, steps, cost]
+    parts: list[RenderableType] = [header, networks, nodes, reasons]
+    if costs:
+        parts.append(datapaths)
+        parts += [Text(f"Datapath cost ({kind}): {what}") for kind, what in costs.items()]
+    parts += _way_in_and_out(plan)
+    parts += [steps, cost]
     parts += [Text(f"warning: {warning}", style="yellow") for warning in plan.warnings]
     return Group(*parts)
+
+
+def _way_in_and_out(plan: Plan) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if plan.router is not None:
+        router = plan.router
+        parts.append(
+            Text(
+                f"Router: {router.node} is the lab's router and gateway: every other node's "
+                f"default route goes through {router.gateway}; it forwards and masquerades "
+                f"{', '.join(str(cidr) for cidr in router.masqueraded)} out of its uplink"
+            )
+        )
+    if plan.open_ports:
+        ports = Table(title="Open from outside (security group)", title_justify="left")
+        for column in ("port", "from", "to", "what"):
+            ports.add_column(column, no_wrap=column != "what")
+        for port in plan.open_ports:
+            ports.add_row(
+                f"{port.port}/{port.protocol}",
+                str(port.source) if port.source else "access.admin_cidr (not set)",
+                port.node,
+                port.purpose,
+            )
+        parts.append(ports)
+    return parts
 
 
 def check_line(check: CheckResult) -> Text:
@@ -89,6 +133,7 @@ def doctor_summary(report: DoctorReport) -> Text:
         ("This host is ", "bold"),
         (verdict, "bold green" if report.ok else "bold red"),
         f" for the local provider. Hypervisor: {report.hypervisor} ({report.hypervisor_reason})",
+        f". Open vSwitch datapath: {report.datapath.kind.value}" if report.datapath else "",
     )
 
 

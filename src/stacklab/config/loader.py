@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import reprlib
 from pathlib import Path
 from typing import Any, get_args
 
@@ -12,10 +13,19 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from stacklab.catalog.loader import load_catalog
 from stacklab.config.models import Spec
+from stacklab.config.rules import region_problems
+from stacklab.config.yaml_reader import read_yaml
 from stacklab.errors import Problem, SpecError
 
 LineMap = dict[tuple[str | int, ...], int]
+MAX_SPEC_BYTES = 256 * 1024  # a spec is a few KiB; this bounds parsing to well under a second
+SHOWN_CHARACTERS = 80
+SHOWN_WHY = 300
+
+_short = reprlib.Repr()
+_short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring = 2, 4, 4, 40
 
 
 def _line_map(node: yaml.Node, path: tuple[str | int, ...], lines: LineMap) -> None:
@@ -37,7 +47,7 @@ def line_of(lines: LineMap, dotted: str) -> int | None:
     for token in dotted.replace("]", "").replace("[", ".").split("."):
         token = token.split(" ")[0]
         if token:
-            parts.append(int(token) if token.isdigit() else token)
+            parts.append(int(token) if token.isascii() and token.isdigit() else token)
     while parts:
         line = lines.get(tuple(parts))
         if line is not None:
@@ -124,11 +134,25 @@ def _fix_for(error: ErrorDetails) -> str:
     return "see `stacklab schema` for the allowed form"
 
 
+def shown(value: object) -> object:
+    """The value as a message shows it: itself when short, else a shortened text."""
+    if isinstance(value, str):
+        if len(value) <= SHOWN_CHARACTERS:
+            return value
+        return f"{value[: SHOWN_CHARACTERS - 20]}... ({len(value)} characters)"
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    short = _short.repr(value)
+    return value if "..." not in short and len(short) <= SHOWN_CHARACTERS else short
+
+
 def problems_from_validation(error: ValidationError) -> list[Problem]:
     problems = []
     for detail in error.errors(include_url=False):
         loc = _user_path(tuple(detail["loc"]))
         message = detail["msg"].removeprefix("Value error, ")
+        if len(message) > SHOWN_WHY:  # pydantic quotes the input in some messages
+            message = message[: SHOWN_WHY - 3] + "..."
         fix = _fix_for(detail)
         if detail["type"] == "extra_forbidden":
             message = "this field is not known here"
@@ -138,7 +162,7 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
         problems.append(
             Problem(
                 field=_dotted(loc) or "(top level)",
-                value=detail.get("input"),
+                value=shown(detail.get("input")),
                 why=message[0].lower() + message[1:] if message else message,
                 fix=fix,
             )
@@ -183,10 +207,14 @@ def spec_from_mapping(
             source,
         )
     try:
-        return Spec.model_validate(_without_empty_sections(data, Spec))
+        spec = Spec.model_validate(_without_empty_sections(data, Spec))
     except ValidationError as error:
         problems = problems_from_validation(error)
         raise SpecError(with_lines(problems, source, lines or {}), source) from None
+    problems = region_problems(spec, load_catalog(with_host=False))
+    if problems:
+        raise SpecError(with_lines(problems, source, lines or {}), source)
+    return spec
 
 
 def with_lines(problems: list[Problem], source: str | None, lines: LineMap) -> list[Problem]:
@@ -204,44 +232,63 @@ def with_lines(problems: list[Problem], source: str | None, lines: LineMap) -> l
 
 
 def parse_spec_text(text: str, source: str) -> tuple[Spec, LineMap]:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise SpecError(
-            [
-                Problem(
-                    field="(yaml)",
-                    value=str(getattr(error, "problem", error)),
-                    why="the file is not valid YAML",
-                    fix="correct the syntax at that line (indentation, a missing ':' or quote)",
-                    source=source,
-                    line=mark.line + 1 if mark else None,
-                )
-            ],
-            source,
-        ) from None
+    data, node = read_yaml(text, source)
     lines: LineMap = {}
     if node is not None:
         _line_map(node, (), lines)
     return spec_from_mapping(data, source, lines), lines
 
 
-def load_spec(path: Path) -> tuple[Spec, LineMap]:
+def _file_problem(
+    path: Path, value: object, why: str, fix: str, line: int | None = None
+) -> SpecError:
+    problem = Problem(field="(file)", value=value, why=why, fix=fix, source=str(path), line=line)
+    return SpecError([problem], str(path))
+
+
+def read_spec_text(path: Path) -> str:
+    """The file as text, read no further than a spec can be long."""
     if not path.exists():
-        raise SpecError(
-            [
-                Problem(
-                    field="(file)",
-                    value=str(path),
-                    why="there is no such file",
-                    fix="write one with `stacklab init`, or name it with -f FILE",
-                )
-            ],
+        raise _file_problem(
+            path,
             str(path),
+            "there is no such file",
+            "write one with `stacklab init`, or name it with -f FILE",
         )
-    return parse_spec_text(path.read_text(encoding="utf-8"), str(path))
+    if not path.is_file():
+        raise _file_problem(path, str(path), "it is not a file", "name a spec file with -f FILE")
+    try:
+        with path.open("rb") as spec_file:
+            raw = spec_file.read(MAX_SPEC_BYTES + 1)
+    except OSError as error:
+        raise _file_problem(
+            path,
+            str(path),
+            f"it cannot be read: {error.strerror or error}",
+            "check the file's permissions, or name another with -f FILE",
+        ) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise _file_problem(
+            path,
+            f"more than {MAX_SPEC_BYTES // 1024} KiB",
+            f"a spec is a few KiB, and stacklab reads at most {MAX_SPEC_BYTES // 1024} KiB",
+            "name the spec file with -f FILE (start one with `stacklab init`)",
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise _file_problem(
+            path,
+            f"byte 0x{raw[error.start]:02x}",
+            "the file is not UTF-8 text (a YAML spec must be)",
+            "save it as UTF-8, or remove the byte at that line",
+            line,
+        ) from None
+
+
+def load_spec(path: Path) -> tuple[Spec, LineMap]:
+    return parse_spec_text(read_spec_text(path), str(path))
 
 
 def spec_hash(spec: Spec) -> str:

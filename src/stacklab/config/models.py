@@ -60,9 +60,6 @@ class ProviderKind(StrEnum):
     GCP = "gcp"
 
 
-PUBLIC_CLOUDS = frozenset({ProviderKind.AWS, ProviderKind.GCP})
-
-
 class LocalProvider(Strict):
     kind: Literal["local"] = "local"
     mirror: HttpUrl | None = Field(
@@ -116,7 +113,9 @@ class GcpProvider(Strict):
     kind: Literal["gcp"] = "gcp"
     project: str | None = None
     region: str = "us-central1"
-    zone: str = "us-central1-a"
+    zone: str | None = Field(
+        default=None, description="Default: the region's first zone in the catalog."
+    )
     machine_types: dict[Role, str] = Field(
         default_factory=dict, description="Machine type per role; default from the catalog."
     )

@@ -1,25 +1,8 @@
-"""What the presets expand to, and facts about each supported OS release."""
+"""What the presets expand to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from stacklab.config.models import NodeSpec, OperatingSystem, Preset, Role, Spec
-
-
-@dataclass(frozen=True)
-class Release:
-    os: OperatingSystem
-    codename: str
-    openstack_series: str
-
-
-RELEASES: dict[OperatingSystem, Release] = {
-    OperatingSystem.DEBIAN_13: Release(OperatingSystem.DEBIAN_13, "trixie", "2025.1"),
-    OperatingSystem.DEBIAN_12: Release(OperatingSystem.DEBIAN_12, "bookworm", "zed"),
-}
-# What the installer installs (2025.1 with ML2/OVN); the others are refused by the spec rules.
-SUPPORTED_OS = frozenset({OperatingSystem.DEBIAN_13})
+from stacklab.config.models import NodeSpec, Preset, Role, Spec
 
 # Seed 001's lab: a controller, a network node, two computes and a storage node.
 PRESET_NODES: dict[Preset, tuple[NodeSpec, ...]] = {

@@ -3,26 +3,23 @@ the field path, so all of them are reported together before anything is made."""
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 
-from stacklab.catalog.models import MachineType, ProviderCatalog, Virtualization
+from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Regions, Virtualization
 from stacklab.config.models import (
-    PUBLIC_CLOUDS,
     Hypervisor,
     NetworkName,
     NodeSpec,
-    ProviderKind,
+    OperatingSystem,
     Role,
     Spec,
     SshProvider,
 )
-from stacklab.config.presets import RELEASES, SUPPORTED_OS
+from stacklab.config.tunnels import tunnel_for
 from stacklab.errors import Problem
 
 MIN_TENANT_MTU = 1280  # the IPv6 minimum: below it tenant networks cannot carry IPv6
-# Outer Ethernet 14 + IPv4 20 + UDP 8 + Geneve 8 + OVN's option 8 (Neutron: path_mtu less
-# max_header_size 38 and IPv4's 20): 1442 on a 1500 overlay, as measured.
-GENEVE_OVERHEAD = 58
 
 # Which lab networks a node joins, by role. Computes and storage reach the outside
 # through the host or the controller's apt cache, as in seed 001, to save NICs.
@@ -233,11 +230,7 @@ def _nic_problem(
         key=lambda m: (m.price.usd_per_hour if m.price else 0.0, m.vcpus),
     )
     suggestion = f", for example {bigger[0].name}" if bigger else ""
-    rule = (
-        " (GCP allows 2 NICs up to 2 vCPUs, then one per vCPU up to 8)"
-        if spec.provider_kind is ProviderKind.GCP
-        else ""
-    )
+    rule = f" ({catalog.network.nic_limit})" if catalog.network.nic_limit else ""
     return Problem(
         field=path,
         value=machine.name,
@@ -250,15 +243,14 @@ def _nic_problem(
 
 
 def os_problems(spec: Spec) -> list[Problem]:
-    if spec.os in SUPPORTED_OS:
+    if spec.os is not OperatingSystem.DEBIAN_12:
         return []
-    series = RELEASES[spec.os].openstack_series
     return [
         Problem(
             field="os",
             value=spec.os.value,
-            why=f"stacklab installs OpenStack 2025.1 with Neutron ML2/OVN only; {spec.os.value}'s "
-            f"OpenStack {series} was installed with the linuxbridge driver, which is gone",
+            why="stacklab installs OpenStack 2025.1 with Neutron ML2/OVN only; debian-12's "
+            "OpenStack Zed was installed with the linuxbridge driver, which is gone",
             fix="use os: debian-13 (OpenStack 2025.1), the default",
         )
     ]
@@ -299,25 +291,26 @@ def network_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
                 )
             )
     underlay = overlay.mtu or facts.underlay_mtu
-    tenant = underlay - GENEVE_OVERHEAD
+    tunnel = tunnel_for(spec.os)
+    tenant = underlay - tunnel.overhead
     if tenant < MIN_TENANT_MTU:
         problems.append(
             Problem(
                 field="networks.overlay.mtu",
                 value=underlay,
-                why=f"Geneve takes {GENEVE_OVERHEAD} bytes, leaving tenant networks an MTU of "
-                f"{tenant}, below the {MIN_TENANT_MTU} that IPv6 needs",
-                fix=f"use an overlay MTU of at least {MIN_TENANT_MTU + GENEVE_OVERHEAD}",
+                why=f"{tunnel.name} takes {tunnel.overhead} bytes, leaving tenant networks an "
+                f"MTU of {tenant}, below the {MIN_TENANT_MTU} that IPv6 needs",
+                fix=f"use an overlay MTU of at least {MIN_TENANT_MTU + tunnel.overhead}",
             )
         )
     return problems
 
 
-def access_problems(spec: Spec) -> list[Problem]:
+def access_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
     cidr = spec.access.admin_cidr
     allow_world = bool(getattr(spec.provider, "allow_ssh_from_world", False))
     if (
-        spec.provider_kind in PUBLIC_CLOUDS
+        catalog.traits.public_addresses
         and cidr is not None
         and cidr.prefixlen == 0
         and not allow_world
@@ -332,3 +325,48 @@ def access_problems(spec: Spec) -> list[Problem]:
             )
         ]
     return []
+
+
+def region_problems(spec: Spec, catalog: Catalog) -> list[Problem]:
+    """The provider's region, and zone, must be ones the catalog knows; a zone must lie in
+    the region. Checked when the spec is read, so no command acts on a made-up place."""
+    region: str | None = getattr(spec.provider, "region", None)
+    if region is None:
+        return []
+    kind = spec.provider_kind.value
+    regions = catalog.of(kind).regions
+    if regions is None:
+        return []
+    if region not in regions.names:
+        return [
+            Problem(
+                field="provider.region",
+                value=region,
+                why=f"the {kind} catalog knows no such region ({_listed_by(regions)})",
+                fix=_did_you_mean(region, list(regions.names), f"{kind} regions"),
+            )
+        ]
+    zone: str | None = getattr(spec.provider, "zone", None)
+    zones = regions.names[region].zones
+    if zone is None or zone in zones:
+        return []
+    home = regions.zone_region(zone)
+    if home is not None:
+        why = f"zone {zone} lies in region {home}, not in provider.region {region}"
+        fix = f"use a zone of {region} ({', '.join(zones)}), or set region: {home}"
+    else:
+        why = f"the {kind} catalog knows no such zone ({_listed_by(regions)})"
+        fix = _did_you_mean(zone, list(zones), f"zones of {region}")
+    return [Problem(field="provider.zone", value=zone, why=why, fix=fix)]
+
+
+def _listed_by(regions: Regions) -> str:
+    return f"list of {regions.as_of.isoformat()} from {regions.source.split(' (')[0]}"
+
+
+def _did_you_mean(value: str, known: list[str], what: str) -> str:
+    close = difflib.get_close_matches(value, known, n=2, cutoff=0.5)
+    listed = f"the {what} are {', '.join(sorted(known))}"
+    if close:
+        return f"did you mean {' or '.join(close)}? ({listed})"
+    return f"use one of them: {listed}"

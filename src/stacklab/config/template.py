@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
+
 from stacklab.config.models import Preset, ProviderKind
 
 HEADER = """\
@@ -87,14 +89,29 @@ services:
   horizon: true
 
 access:
-  # Who may reach the lab on a public cloud; default: your current address.
-  # admin_cidr: 203.0.113.7/32
-  # A public key (or its path) that may log in besides the lab's own key.
+{admin_cidr}  # A public key (or its path) that may log in besides the lab's own key.
   # ssh_public_key: ~/.ssh/id_ed25519.pub
 
 # A cloud image (needs internet), uploaded besides the offline test image that verify
 # boots; `stacklab launch --image cirros-0.6.2-x86_64-disk` boots it.
 # image_url: https://example.org/images/cirros-0.6.2-x86_64-disk.img
+"""
+
+ADMIN_CIDR_FOUND = """\
+  # Required by `up` here: the only range that reaches the lab (SSH 22 and HTTPS 443 of
+  # the access node). `stacklab init` found this as your public address; check it.
+  admin_cidr: {cidr}
+"""
+ADMIN_CIDR_NOT_FOUND = """\
+  # Required by `up` here, which refuses to start without it: the only range that reaches
+  # the lab (SSH 22 and HTTPS 443 of the access node). `stacklab init` could not find your
+  # public address (no network access?): uncomment this and put yours, as a /32
+  # (`curl https://checkip.amazonaws.com` shows it; your LAN address is not it).
+  # admin_cidr: 203.0.113.7/32
+"""
+ADMIN_CIDR_UNUSED = """\
+  # Who may reach the lab from outside: used by the cloud providers only.
+  # admin_cidr: 203.0.113.7/32
 """
 
 SSH_HOST = """\
@@ -122,8 +139,24 @@ def _ssh_hosts(preset: Preset) -> str:
     )
 
 
-def render_spec(name: str, preset: Preset, provider: ProviderKind) -> str:
+def render_spec(
+    name: str,
+    preset: Preset,
+    provider: ProviderKind,
+    *,
+    firewalled: bool = False,
+    admin_cidr: IPv4Network | None = None,
+) -> str:
+    """firewalled: the provider admits only access.admin_cidr (so `up` needs it); admin_cidr:
+    the user's public range where it was found."""
     provider_text = PROVIDERS[provider]
-    if provider is ProviderKind.SSH:
+    if "{hosts}" in provider_text:  # a provider on hosts the user has: they are listed
         provider_text = provider_text.format(hosts=_ssh_hosts(preset))
-    return HEADER.format(name=name) + provider_text + BODY.format(preset=preset.value)
+    if not firewalled:
+        access = ADMIN_CIDR_UNUSED
+    elif admin_cidr is None:
+        access = ADMIN_CIDR_NOT_FOUND
+    else:
+        access = ADMIN_CIDR_FOUND.format(cidr=admin_cidr)
+    body = BODY.format(preset=preset.value, admin_cidr=access)
+    return HEADER.format(name=name) + provider_text + body

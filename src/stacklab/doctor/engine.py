@@ -17,6 +17,7 @@ from stacklab.doctor.kvm_probe import probe_hypervisor
 from stacklab.doctor.mirror import check_debian_mirror
 from stacklab.doctor.models import CheckResult, DoctorReport, Requirements, Status
 from stacklab.doctor.network import check_kernel_networking
+from stacklab.doctor.ovs_datapath import datapath_check, probe_host_datapath
 from stacklab.runner import LocalRunner, Runner
 from stacklab.state.paths import cache_dir
 
@@ -43,6 +44,8 @@ def run_doctor(
     tools = check_tools()
     record(tools)
     record(check_kernel_networking(runner))
+    datapath = probe_host_datapath(runner)
+    record([datapath_check(datapath)])
     record([check_cgroup_v2()])
     record([check_memory(requirements, available_memory_gib())])
     record([check_disk(requirements, cache_dir(), free_disk_gib(cache_dir()))])
@@ -53,4 +56,4 @@ def run_doctor(
     )
     probe = probe_hypervisor(runner, qemu_installed=not qemu_missing)
     record(probe.checks)
-    return DoctorReport(tuple(checks), probe.hypervisor, probe.reason)
+    return DoctorReport(tuple(checks), probe.hypervisor, probe.reason, datapath)

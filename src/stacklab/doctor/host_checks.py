@@ -7,26 +7,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from stacklab.core.host_tools import HOST_TOOLS, find_tool
 from stacklab.doctor.models import CheckResult, Requirements, Status
 
-# The tools the local provider runs, and the Debian package that ships each.
-REQUIRED_TOOLS = {
-    "systemd-nspawn": "systemd-container",
-    "debootstrap": "debootstrap",
-    "nft": "nftables",
-    "ip": "iproute2",
-    "qemu-system-x86_64": "qemu-system-x86",
-}
-# Under sudo or a minimal PATH the sbin directories may be missing; the tools live there.
-EXTRA_TOOL_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 GIB = 1024**3
 
 Which = Callable[[str], str | None]
-
-
-def find_tool(name: str) -> str | None:
-    path = os.environ.get("PATH", "")
-    return shutil.which(name, path=os.pathsep.join([path, *EXTRA_TOOL_DIRS]))
 
 
 def check_root(euid: int | None = None) -> CheckResult:
@@ -43,7 +29,7 @@ def check_root(euid: int | None = None) -> CheckResult:
 
 def check_tools(which: Which = find_tool) -> list[CheckResult]:
     results = []
-    for tool, package in REQUIRED_TOOLS.items():
+    for tool, package in ((t.program, t.package) for t in HOST_TOOLS if t.doctor):
         name = f"tool: {tool}"
         location = which(tool)
         if location:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from stacklab.plan.models import DatapathChoice
+
 REPORT_FORMAT = "stacklab.doctor/v1"
 
 
@@ -58,6 +60,7 @@ class DoctorReport:
     checks: tuple[CheckResult, ...]
     hypervisor: str  # "kvm", "qemu", or "none" when even QEMU TCG could not boot a guest
     hypervisor_reason: str
+    datapath: DatapathChoice | None = None  # Open vSwitch's, for the nodes of an OVN lab
 
     @property
     def ok(self) -> bool:
@@ -70,5 +73,14 @@ class DoctorReport:
             "ok": self.ok,
             "hypervisor": self.hypervisor,
             "hypervisor_reason": self.hypervisor_reason,
+            "datapath": (
+                None
+                if self.datapath is None
+                else {
+                    "kind": self.datapath.kind.value,
+                    "reason": self.datapath.reason,
+                    "cost": self.datapath.cost,
+                }
+            ),
             "checks": [check.to_dict() for check in self.checks],
         }

@@ -14,6 +14,8 @@ ADDRESS = "STACKLAB-ADDRESS"  # "STACKLAB-ADDRESS <ipv4>"
 DHCP_FAILED = "STACKLAB-DHCP-FAILED"
 METADATA_OK = "STACKLAB-METADATA-OK"  # "STACKLAB-METADATA-OK <instance id>"
 METADATA_FAILED = "STACKLAB-METADATA-FAILED"  # "STACKLAB-METADATA-FAILED <why>"
+HOSTNAME = "STACKLAB-HOSTNAME"  # "STACKLAB-HOSTNAME <name>": set from the metadata
+HOSTNAME_FAILED = "STACKLAB-HOSTNAME-FAILED"  # "STACKLAB-HOSTNAME-FAILED <why>"
 SSH_READY = "STACKLAB-SSH-READY"
 SSH_UNAVAILABLE = "STACKLAB-SSH-UNAVAILABLE"  # "STACKLAB-SSH-UNAVAILABLE <why>"
 
@@ -22,6 +24,7 @@ SSH_UNAVAILABLE = "STACKLAB-SSH-UNAVAILABLE"  # "STACKLAB-SSH-UNAVAILABLE <why>"
 _ADDRESS = re.compile(ADDRESS + r" (\d{1,3}(?:\.\d{1,3}){3})\b")
 _DISK = re.compile(DISK + r" (\w+) (\d+)")
 _METADATA_OK = re.compile(METADATA_OK + r" (\S+)")
+_HOSTNAME = re.compile(HOSTNAME + r" ([A-Za-z0-9-]+)")
 _WHY = r" ([^\r\n]*)"
 
 
@@ -33,6 +36,8 @@ class ConsoleMarkers:
     dhcp_failed: bool
     instance_id: str | None
     metadata_failure: str | None
+    hostname: str | None  # None: not set yet, or by an image older than the marker
+    hostname_failure: str | None
     ssh_ready: bool
     ssh_unavailable: str | None
 
@@ -47,6 +52,7 @@ def read_markers(console: str) -> ConsoleMarkers:
     address = _ADDRESS.search(console)
     disk = _DISK.search(console)
     instance = _METADATA_OK.search(console)
+    hostname = _HOSTNAME.search(console)
     return ConsoleMarkers(
         booted=BOOTED in console,
         disk=(disk.group(1), int(disk.group(2))) if disk else None,
@@ -54,6 +60,8 @@ def read_markers(console: str) -> ConsoleMarkers:
         dhcp_failed=DHCP_FAILED in console,
         instance_id=instance.group(1) if instance else None,
         metadata_failure=_reason(METADATA_FAILED, console),
+        hostname=hostname.group(1) if hostname else None,
+        hostname_failure=_reason(HOSTNAME_FAILED, console),
         ssh_ready=SSH_READY in console,
         ssh_unavailable=_reason(SSH_UNAVAILABLE, console),
     )

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from stacklab.errors import StacklabError
+from stacklab.errors import InputError
 from stacklab.runner import Runner
 
 # qemu-img's format names -> Glance's disk_format
@@ -34,7 +34,7 @@ ISO_MAGIC = b"CD001"
 HEAD_BYTES = ISO_MAGIC_OFFSET + len(ISO_MAGIC)
 
 
-class ImageFormatError(StacklabError):
+class ImageFormatError(InputError):
     """A downloaded file is not a disk image that Glance and Nova can use."""
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
-from stacklab.errors import StacklabError
+from stacklab.errors import HostError
 
 CHUNK = 1024 * 1024
 TIMEOUT_S = 30.0
@@ -24,7 +24,7 @@ class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
-class DownloadError(StacklabError):
+class DownloadError(HostError):
     """A file could not be downloaded: the URL, what the server or network said, the fix."""
 
 

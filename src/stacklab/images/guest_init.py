@@ -1,7 +1,7 @@
 """What the test image runs: /init (PID 1), the DHCP hook, and the few files in /etc.
 
 /init prints the console markers of `console_markers`, in this order: booted, disk,
-address, metadata, SSH. It never exits: when PID 1 exits the kernel panics.
+address, metadata, hostname, SSH. It never exits: when PID 1 exits the kernel panics.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ DHCP_SCRIPT_PATH = "etc/udhcpc.script"
 DROPBEAR_PATH = "usr/sbin/dropbear"
 METADATA_ADDRESS = "169.254.169.254"
 INSTANCE_ID_PATH = "/latest/meta-data/instance-id"
+HOSTNAME_PATH = "/latest/meta-data/hostname"  # Nova: the server's hostname + its dhcp_domain
 PUBLIC_KEY_PATH = "/latest/meta-data/public-keys/0/openssh-key"
 
 INIT_TEMPLATE = r"""#!/bin/sh
@@ -74,6 +75,23 @@ metadata_fetch() {
     done
 }
 
+# As cloud-init does: the first label of the metadata's hostname (Nova's is the server's
+# name, made a valid hostname, with its dhcp_domain such as ".novalocal" after it).
+set_hostname() {
+    failure=
+    if metadata_fetch @HOSTNAME_PATH@ /tmp/hostname && [ -s /tmp/hostname ]; then
+        name=$(head -n 1 /tmp/hostname | cut -d . -f 1)
+        if [ -n "$name" ] && hostname "$name"; then
+            echo "$name" > /etc/hostname
+            echo "@HOSTNAME@ $name"
+        else
+            echo "@HOSTNAME_FAILED@ cannot set the hostname '$(head -n 1 /tmp/hostname)'"
+        fi
+    else
+        echo "@HOSTNAME_FAILED@ ${failure:-empty hostname}"
+    fi
+}
+
 start_ssh() {
     if [ ! -x /@DROPBEAR@ ]; then
         echo "@SSH_UNAVAILABLE@ this image has no SSH server"
@@ -103,6 +121,7 @@ then
     else
         echo "@METADATA_FAILED@ ${failure:-empty instance id}"
     fi
+    set_hostname
     start_ssh
 else
     echo @DHCP_FAILED@
@@ -177,6 +196,9 @@ def render_init(modules: tuple[str, ...]) -> str:
         "METADATA": METADATA_ADDRESS,
         "INSTANCE_ID_PATH": INSTANCE_ID_PATH,
         "PUBLIC_KEY_PATH": PUBLIC_KEY_PATH,
+        "HOSTNAME_PATH": HOSTNAME_PATH,
+        "HOSTNAME": marker.HOSTNAME,
+        "HOSTNAME_FAILED": marker.HOSTNAME_FAILED,
         "BOOTED": marker.BOOTED,
         "DISK": marker.DISK,
         "ADDRESS": marker.ADDRESS,

@@ -55,3 +55,13 @@ def write_empty_disk(path: Path, size: int) -> str:
         digest.update(_ZEROS[:chunk])
         remaining -= chunk
     return digest.hexdigest()
+
+
+def write_labelled_disk(path: Path, size: int, label: bytes) -> str:
+    """A raw disk of zeros but for `label` at its start, so that it has a checksum of its
+    own; returns its sha256."""
+    if size <= 0 or size % SECTOR or len(label) > SECTOR:
+        raise ValueError(f"disk size must be a positive multiple of {SECTOR} bytes, not {size}")
+    data = label + bytes(size - len(label))
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()

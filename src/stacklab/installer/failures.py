@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stacklab.errors import StacklabError
+from stacklab.core.failure_causes import cause_of
+from stacklab.errors import RunFailure
 
 TAIL_LINES = 15
 # The keys of a module's result that carry a command's output, most telling first.
@@ -70,7 +71,7 @@ def failure_from_event(event: Mapping[str, Any]) -> TaskFailure | None:
     )
 
 
-class InstallError(StacklabError):
+class InstallError(RunFailure):
     """An install task failed on a node."""
 
     def __init__(self, step: str, failure: TaskFailure, log: Path):
@@ -78,12 +79,16 @@ class InstallError(StacklabError):
         self.failure = failure
         self.log = log
         what = "could not reach" if failure.unreachable else "failed on"
-        fix = (
-            f"check that node {failure.node} runs and answers SSH (`stacklab ssh "
-            f"{failure.node}`), then `stacklab up` again"
-            if failure.unreachable
-            else "fix the cause shown above, then `stacklab up` again: it resumes at this step"
-        )
+        self.cause = None if failure.unreachable else cause_of(failure.output)
+        if failure.unreachable:
+            fix = (
+                f"check that node {failure.node} runs and answers SSH (`stacklab ssh "
+                f"{failure.node}`), then `stacklab up` again"
+            )
+        elif self.cause is not None:
+            fix = self.cause.fix
+        else:
+            fix = "fix the cause shown above, then `stacklab up` again: it resumes at this step"
         super().__init__(
             f"Install step '{step}': task '{failure.task}' {what} node {failure.node}.",
             fix=fix,
@@ -97,11 +102,13 @@ class InstallError(StacklabError):
             lines += [f"  {line}" for line in tail]
         else:
             lines.append("(the task printed nothing)")
+        if self.cause is not None:
+            lines.append(f"Cause: {self.cause.what}.")
         lines.append(f"Full log: {self.log}")
         if self.fix:
             lines.append(f"Fix: {self.fix}")
         return "\n".join(lines)
 
 
-class InstallRunError(StacklabError):
+class InstallRunError(RunFailure):
     """ansible-playbook itself failed (bad playbook, timeout) with no task to blame."""

@@ -6,18 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from stacklab.bootstrap.credentials import auth_url
 from stacklab.config.models import Role
 from stacklab.errors import StacklabError
 from stacklab.installer.agents import node_agents
+from stacklab.labcloud.credentials import admin_credentials
 from stacklab.openstack_api import connect
-from stacklab.openstack_records import Credentials, ServiceRecord
+from stacklab.openstack_records import ServiceRecord
 from stacklab.plan.models import Plan
-from stacklab.state.secrets import SecretStore
 
-ADMIN_PASSWORD = "admin_password"
 CONTROLLER_SERVICES = ("nova-conductor", "nova-scheduler")
 COMPUTE_SERVICES = ("nova-compute",)
 
@@ -48,14 +45,6 @@ def planned_roles(plan: Plan) -> dict[str, tuple[Role, ...]]:
     return {node.name: node.roles for node in plan.nodes}
 
 
-def recorded_roles(plan: Mapping[str, Any]) -> dict[str, tuple[Role, ...]]:
-    """The node roles of a plan as the state database keeps it (`Plan.to_dict`)."""
-    return {
-        str(node["name"]): tuple(Role(role) for role in node["roles"])
-        for node in plan.get("nodes", [])
-    }
-
-
 def expected_services(nodes: NodeRoles) -> set[str]:
     """Every Nova service and Neutron agent these nodes run, as `label` names them."""
     expected: set[str] = set()
@@ -68,13 +57,6 @@ def expected_services(nodes: NodeRoles) -> set[str]:
         names += [("network", name) for name in node_agents(roles)]
         expected |= {f"{kind} {node}/{name}" for kind, name in names}
     return expected
-
-
-def admin_credentials(lab: str, lab_directory: Path) -> Credentials:
-    store = SecretStore(lab, lab_directory)
-    if ADMIN_PASSWORD not in store.names():
-        raise StacklabError("The lab has no admin password yet: the installer has not run.")
-    return Credentials(auth_url(lab, lab_directory), "admin", store.get(ADMIN_PASSWORD), "admin")
 
 
 def cloud_health(lab: str, nodes: NodeRoles, lab_directory: Path) -> CloudHealth:

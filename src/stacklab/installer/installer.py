@@ -7,13 +7,15 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess
 from stacklab.installer.ansible import PlaybookRun, PlaybookStats, run_playbook
-from stacklab.installer.clouds import write_clouds
 from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
 from stacklab.installer.phases import PHASES, SECRET_NAMES
 from stacklab.installer.proxy import proxy_host, proxy_vars, write_record
+from stacklab.labcloud.clouds_file import write_lab_clouds
+from stacklab.labcloud.credentials import ADMIN_PASSWORD_SECRET, admin_at
 from stacklab.plan.models import Plan
-from stacklab.providers.base import LabContext, NodeAccess
 from stacklab.state.secrets import SecretStore, write_private
 
 ANSIBLE_DIR = "ansible"
@@ -59,12 +61,8 @@ class Installer:
         self._keep(stats)
         self.context.progress(f"{phase}: {stats.changed} changed, {stats.ok} ok")
         if phase == "identity":
-            write_clouds(
-                self.plan.lab,
-                self.context.directory,
-                keystone_url(self.plan),
-                store.get("admin_password"),
-            )
+            admin = admin_at(keystone_url(self.plan), store.get(ADMIN_PASSWORD_SECRET))
+            write_lab_clouds(self.plan.lab, self.context.directory, admin)
         if phase == "dashboard":
             record = write_record(self.context.directory, proxy_host(self.plan, self.nodes))
             self.context.progress(f"dashboard: Horizon and the APIs at {record.url}")

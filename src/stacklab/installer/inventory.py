@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from stacklab.config.models import NetworkName, Role
+from stacklab.core.nodes import NodeAccess
 from stacklab.installer.packages import packages_for
-from stacklab.plan.models import HypervisorKind, Plan, PlannedNode
-from stacklab.providers.base import NodeAccess
+from stacklab.plan.models import DatapathKind, HypervisorKind, Plan, PlannedNode
 
 REGION = "RegionOne"
 NODE_PYTHON = "/usr/bin/python3"
@@ -35,13 +35,9 @@ def virt_type(node: PlannedNode) -> str | None:
 
 
 def ovs_datapath(node: PlannedNode) -> str:
-    """Where a node's Open vSwitch forwards packets: `kernel` where the openvswitch module is
-    loaded, else `userspace` (netdev bridges, the settings they need).
-
-    For now judged from this host's kernel (a local node shares it); the plan's per-node
-    probe result replaces this."""
-    del node
-    return "kernel" if Path("/sys/module/openvswitch").exists() else "userspace"
+    """`kernel` or `userspace`: where the node's Open vSwitch switches packets, as the plan
+    decided from a probe of its kernel (no decision: userspace, which works on any kernel)."""
+    return node.datapath.kind.value if node.datapath is not None else DatapathKind.USERSPACE.value
 
 
 def host_vars(
@@ -88,7 +84,21 @@ def build_inventory(plan: Plan, accesses: tuple[NodeAccess, ...]) -> dict[str, A
     groups = {
         role.value: {"hosts": {node.name: None for node in plan.nodes_with(role)}} for role in Role
     }
-    return {"all": {"hosts": hosts, "children": groups}}
+    return {"all": {"hosts": hosts, "children": groups, "vars": {"lab_router": router_vars(plan)}}}
+
+
+def router_vars(plan: Plan) -> dict[str, Any] | None:
+    """The node role's way out (tasks/way_out.yml): on a plan whose nodes reach the outside
+    only through the router node, that node, its management address (every other node's
+    gateway) and the networks it masquerades; None where the host or provider NATs."""
+    router = plan.router
+    if router is None:
+        return None
+    return {
+        "node": router.node,
+        "gateway": str(router.gateway),
+        "masqueraded": [str(cidr) for cidr in router.masqueraded],
+    }
 
 
 def api_address(plan: Plan) -> str:

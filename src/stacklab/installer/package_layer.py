@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from stacklab.core.context import LabContext
 from stacklab.installer.phases import PHASES
 from stacklab.plan.models import Plan
-from stacklab.providers.base import LabContext, PackageLayers, Provider
+from stacklab.providers.base import PackageLayers, Provider
 from stacklab.state.db import JournalEntry
 
 PACKAGES = "packages"

@@ -1,17 +1,11 @@
-"""The install phases: each is a step of `up` and a tag of the playbook, in this order."""
+"""The install phases: each is a step of `up` (declared in plan.steps) and a tag of the
+playbook, in this order; and the secrets the roles use."""
 
 from __future__ import annotations
 
-PHASES: tuple[str, ...] = (
-    "packages",
-    "database",
-    "identity",
-    "image",
-    "placement",
-    "compute",
-    "network",
-    "dashboard",
-)
+from stacklab.plan.steps import install_phases
+
+PHASES: tuple[str, ...] = install_phases()
 
 # Every generated secret the roles use, by name in the lab's SecretStore.
 SECRET_NAMES: tuple[str, ...] = (

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stacklab.core.nodes import NodeAccess
 from stacklab.installer.inventory import api_address
 from stacklab.plan.models import Plan
-from stacklab.providers.base import NodeAccess
 
 # On the node: the private key stays there (0600 in a 0700 directory); only the
 # certificate comes back to the lab's directory, for clients to trust.

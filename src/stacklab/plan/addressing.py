@@ -12,7 +12,8 @@ import zlib
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
-from stacklab.config.models import NetworkName, ProviderKind, Spec
+from stacklab.catalog.loader import load_catalog
+from stacklab.config.models import NetworkName, Spec
 from stacklab.errors import Problem
 
 FIRST_NODE_INDEX = 10
@@ -43,7 +44,8 @@ def lab_supernet(spec: Spec) -> IPv4Network:
     Local labs share this host's routing table, so each lab name maps to its own
     /16 in 10.100.0.0-10.199.255.255; a cloud lab has a VPC to itself.
     """
-    if spec.provider_kind in (ProviderKind.LOCAL, ProviderKind.SSH):
+    traits = load_catalog(with_host=False).of(spec.provider_kind.value).traits
+    if not traits.own_lab_network:
         second_octet = 100 + zlib.crc32(spec.name.encode()) % 100
         return IPv4Network(f"10.{second_octet}.0.0/16")
     return IPv4Network("10.0.0.0/16")

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-from stacklab.config.models import NetworkName, Role
+from stacklab.config.models import NetworkName, OperatingSystem, Role
+from stacklab.config.tunnels import Tunnel, tunnel_for
 
 PLAN_FORMAT = "stacklab.plan/v1"
+
+USERSPACE_DATAPATH_COST = (
+    "ovs-vswitchd switches every packet itself, polling in its main thread: one full core "
+    "under bulk traffic, about 1-2 Gbit/s; TCP needs other_config:userspace-tso-enable=true "
+    "(without it TCP segments leave with bad checksums)"
+)
+KERNEL_DATAPATH_COST = "the kernel switches the packets: no core spent polling"
 
 
 class HypervisorKind(StrEnum):
@@ -22,6 +31,29 @@ class HypervisorKind(StrEnum):
 class HypervisorChoice:
     kind: HypervisorKind
     reason: str
+
+
+class DatapathKind(StrEnum):
+    """Where Open vSwitch switches the packets of a network or compute node."""
+
+    KERNEL = "kernel"  # the openvswitch kernel module (OVS datapath_type=system)
+    USERSPACE = "userspace"  # ovs-vswitchd itself (OVS datapath_type=netdev)
+
+    @property
+    def ovs_datapath_type(self) -> str:
+        return "system" if self is DatapathKind.KERNEL else "netdev"
+
+
+@dataclass(frozen=True)
+class DatapathChoice:
+    kind: DatapathKind
+    reason: str
+    cost: str
+
+    @classmethod
+    def of(cls, kind: DatapathKind, reason: str) -> DatapathChoice:
+        cost = KERNEL_DATAPATH_COST if kind is DatapathKind.KERNEL else USERSPACE_DATAPATH_COST
+        return cls(kind, reason, cost)
 
 
 @dataclass(frozen=True)
@@ -69,6 +101,8 @@ class PlannedNode:
     nics: tuple[PlannedNic, ...]
     hypervisor: HypervisorChoice | None  # only nodes with the compute role run guests
     usd_per_hour: float | None
+    # Network and compute nodes of an OVN release (debian-13); None elsewhere.
+    datapath: DatapathChoice | None = None
 
     def nic(self, network: NetworkName) -> PlannedNic | None:
         return next((nic for nic in self.nics if nic.network is network), None)
@@ -91,6 +125,28 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class LabRouter:
+    """The node through which every other node reaches the outside, where the provider gives
+    nodes no way out of their own (a VPC): it forwards and masquerades the lab's private
+    networks out of its uplink, and its management address is every other node's gateway."""
+
+    node: str
+    gateway: IPv4Address
+    masqueraded: tuple[IPv4Network, ...]
+
+
+@dataclass(frozen=True)
+class OpenPort:
+    """A port the provider's firewall (security group) opens from outside the lab."""
+
+    protocol: str
+    port: int
+    source: IPv4Network | None  # access.admin_cidr; None while unset (`up` refuses that)
+    node: str
+    purpose: str
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
     description: str
@@ -107,12 +163,18 @@ class Plan:
     networks: tuple[PlannedNetwork, ...]
     nodes: tuple[PlannedNode, ...]
     tenant_mtu: int
+    tunnel: Tunnel  # tenant_mtu = overlay MTU - tunnel.overhead
     controller: str
     access_node: str
     services: tuple[str, ...]
     cost: Cost
     steps: tuple[Step, ...]
     warnings: tuple[str, ...]
+    # Where a cloud lab lives, so that `status` and `down` find it with no spec at hand.
+    region: str | None = None
+    profile: str | None = None
+    router: LabRouter | None = None  # None: the provider (or host) gives each node its way out
+    open_ports: tuple[OpenPort, ...] = ()
 
     def network(self, name: NetworkName) -> PlannedNetwork:
         return next(network for network in self.networks if network.name is name)
@@ -130,6 +192,119 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON form documented in docs/plan-json.md."""
         return {"format": PLAN_FORMAT, **_plain(dataclasses.asdict(self))}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """The plan back from its JSON form (`to_dict`), as the state database keeps it."""
+        found = data.get("format", PLAN_FORMAT)
+        if found != PLAN_FORMAT:
+            raise ValueError(f"a saved plan of format {found!r}; this version reads {PLAN_FORMAT}")
+        return cls(
+            lab=data["lab"],
+            provider=data["provider"],
+            os=data["os"],
+            release=data["release"],
+            openstack_series=data["openstack_series"],
+            domain=data["domain"],
+            networks=tuple(_network(network) for network in data["networks"]),
+            nodes=tuple(_node(node) for node in data["nodes"]),
+            tenant_mtu=data["tenant_mtu"],
+            tunnel=_tunnel(data),
+            controller=data["controller"],
+            access_node=data["access_node"],
+            services=tuple(data["services"]),
+            cost=Cost(**data["cost"]),
+            steps=tuple(Step(**step) for step in data["steps"]),
+            warnings=tuple(data["warnings"]),
+            region=data.get("region"),
+            profile=data.get("profile"),
+            router=_router(data.get("router")),
+            open_ports=tuple(_open_port(port) for port in data.get("open_ports", ())),
+        )
+
+
+def _router(data: Mapping[str, Any] | None) -> LabRouter | None:
+    if data is None:
+        return None
+    return LabRouter(
+        node=data["node"],
+        gateway=IPv4Address(data["gateway"]),
+        masqueraded=tuple(IPv4Network(cidr) for cidr in data["masqueraded"]),
+    )
+
+
+def _open_port(data: Mapping[str, Any]) -> OpenPort:
+    source = data["source"]
+    return OpenPort(
+        protocol=data["protocol"],
+        port=data["port"],
+        source=None if source is None else IPv4Network(source),
+        node=data["node"],
+        purpose=data["purpose"],
+    )
+
+
+def _optional_address(value: str | None) -> IPv4Address | None:
+    return None if value is None else IPv4Address(value)
+
+
+def _network(data: Mapping[str, Any]) -> PlannedNetwork:
+    floating = data.get("floating_range")
+    return PlannedNetwork(
+        name=NetworkName(data["name"]),
+        purpose=data["purpose"],
+        cidr=IPv4Network(data["cidr"]),
+        gateway=IPv4Address(data["gateway"]),
+        mtu=data["mtu"],
+        vip=_optional_address(data.get("vip")),
+        floating_range=(
+            None
+            if floating is None
+            else FloatingRange(IPv4Address(floating["start"]), IPv4Address(floating["end"]))
+        ),
+    )
+
+
+def _node(data: Mapping[str, Any]) -> PlannedNode:
+    hypervisor = data.get("hypervisor")
+    return PlannedNode(
+        name=data["name"],
+        fqdn=data["fqdn"],
+        roles=tuple(Role(role) for role in data["roles"]),
+        machine_type=data["machine_type"],
+        vcpus=data["vcpus"],
+        memory_gib=data["memory_gib"],
+        nics=tuple(
+            PlannedNic(
+                network=NetworkName(nic["network"]),
+                address=IPv4Address(nic["address"]),
+                prefix_length=nic["prefix_length"],
+                mtu=nic["mtu"],
+                interface=nic.get("interface"),
+            )
+            for nic in data["nics"]
+        ),
+        hypervisor=(
+            None
+            if hypervisor is None
+            else HypervisorChoice(HypervisorKind(hypervisor["kind"]), hypervisor["reason"])
+        ),
+        usd_per_hour=data.get("usd_per_hour"),
+        datapath=_datapath(data.get("datapath")),
+    )
+
+
+def _datapath(data: Mapping[str, Any] | None) -> DatapathChoice | None:
+    if data is None:  # also a plan saved before the datapath was planned
+        return None
+    return DatapathChoice(DatapathKind(data["kind"]), data["reason"], data["cost"])
+
+
+def _tunnel(data: Mapping[str, Any]) -> Tunnel:
+    saved = data.get("tunnel")
+    if saved is None:  # a plan saved before the tunnel was planned
+        return tunnel_for(OperatingSystem(data["os"]))
+    return Tunnel(saved["name"], saved["overhead"], saved["made_of"])
 
 
 def _plain(value: Any) -> Any:

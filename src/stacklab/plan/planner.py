@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from ipaddress import IPv4Address, IPv4Network
 
-from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Virtualization
-from stacklab.config.models import Hypervisor, NetworkName, ProviderKind, Role, Spec, SshProvider
-from stacklab.config.presets import RELEASES, node_specs
+from stacklab.catalog.models import (
+    Catalog,
+    MachineType,
+    ProviderCatalog,
+    ProviderTraits,
+    Virtualization,
+)
+from stacklab.catalog.releases import release_of
+from stacklab.config.models import (
+    AwsProvider,
+    GcpProvider,
+    Hypervisor,
+    NetworkName,
+    Role,
+    Spec,
+    SshProvider,
+)
+from stacklab.config.presets import node_specs
 from stacklab.config.rules import (
-    GENEVE_OVERHEAD,
     access_problems,
     machine_problems,
     network_problems,
@@ -16,30 +31,46 @@ from stacklab.config.rules import (
     os_problems,
     topology_problems,
 )
+from stacklab.config.tunnels import GENEVE, Tunnel, tunnel_for
 from stacklab.errors import Problem, SpecError
 from stacklab.plan import addressing
 from stacklab.plan.models import (
     Cost,
+    DatapathChoice,
+    DatapathKind,
     FloatingRange,
     HypervisorChoice,
     HypervisorKind,
+    LabRouter,
+    OpenPort,
     Plan,
     PlannedNetwork,
     PlannedNic,
     PlannedNode,
     Step,
 )
+from stacklab.plan.steps import STEPS
 
 PURPOSES = {
     NetworkName.MANAGEMENT: "APIs, database, message queue and SSH between nodes",
-    NetworkName.OVERLAY: "Geneve tunnels that carry the tenant networks",
+    NetworkName.OVERLAY: "{tunnel} tunnels that carry the tenant networks",
     NetworkName.PROVIDER: "flat external network: floating IPs and router gateways",
     NetworkName.UPLINK: "the way out: package downloads and access from outside",
 }
 
 
-def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
-    """Everything `up` will make for this spec, or a SpecError listing every problem."""
+def plan(
+    spec: Spec,
+    catalog: Catalog,
+    *,
+    source: str | None = None,
+    datapaths: Mapping[str, DatapathChoice] | None = None,
+) -> Plan:
+    """Everything `up` will make for this spec, or a SpecError listing every problem.
+
+    datapaths: Open vSwitch's datapath per node name as a probe of its kernel decided it
+    (local: this host's; ssh: each host's); nodes without one get the userspace datapath.
+    """
     provider_catalog = catalog.of(spec.provider_kind.value)
     nodes = node_specs(spec)
     problems: list[Problem] = []
@@ -48,7 +79,7 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
     problems += machine_issues
     problems += os_problems(spec)
     problems += network_problems(spec, provider_catalog)
-    problems += access_problems(spec)
+    problems += access_problems(spec, provider_catalog)
 
     members = {
         name: [node for node in nodes if name in node_networks(node)] for name in NetworkName
@@ -70,8 +101,9 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
     if problems:
         raise SpecError(_ordered(problems), source)
 
+    tunnel = tunnel_for(spec.os)
     networks = tuple(
-        _network(spec, provider_catalog, name, cidrs, floating) for name in NetworkName
+        _network(spec, provider_catalog, name, cidrs, floating, tunnel) for name in NetworkName
     )
     mtu_of = {network.name: network.mtu for network in networks}
     addresses = {
@@ -84,7 +116,7 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
         )
         for name, joined in members.items()
     }
-    release = RELEASES[spec.os]
+    release = release_of(spec.os)
     domain = f"{spec.name}.internal"
     planned_nodes = []
     for node in nodes:
@@ -112,9 +144,13 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
                 nics=nics,
                 hypervisor=_hypervisor(spec, machine) if Role.COMPUTE in node.roles else None,
                 usd_per_hour=machine.price.usd_per_hour if machine.price else None,
+                datapath=_datapath(
+                    tunnel, provider_catalog, node.roles, (datapaths or {}).get(node.name)
+                ),
             )
         )
     services = _services(spec)
+    access_node = next(n.name for n in nodes if Role.NETWORK in n.roles)
     return Plan(
         lab=spec.name,
         provider=spec.provider_kind.value,
@@ -124,13 +160,46 @@ def plan(spec: Spec, catalog: Catalog, *, source: str | None = None) -> Plan:
         domain=domain,
         networks=networks,
         nodes=tuple(planned_nodes),
-        tenant_mtu=mtu_of[NetworkName.OVERLAY] - GENEVE_OVERHEAD,
+        tenant_mtu=mtu_of[NetworkName.OVERLAY] - tunnel.overhead,
+        tunnel=tunnel,
         controller=next(n.name for n in nodes if Role.CONTROLLER in n.roles),
-        access_node=next(n.name for n in nodes if Role.NETWORK in n.roles),
+        access_node=access_node,
         services=services,
         cost=_cost(spec, provider_catalog, tuple(planned_nodes)),
         steps=_steps(spec),
-        warnings=_warnings(spec, tuple(planned_nodes)),
+        warnings=_warnings(spec, provider_catalog.traits, tuple(planned_nodes)),
+        region=spec.provider.region
+        if isinstance(spec.provider, AwsProvider | GcpProvider)
+        else None,
+        profile=spec.provider.profile if isinstance(spec.provider, AwsProvider) else None,
+        router=_router(provider_catalog, networks, tuple(planned_nodes), access_node),
+        open_ports=_open_ports(spec, provider_catalog, access_node),
+    )
+
+
+def _router(
+    catalog: ProviderCatalog,
+    networks: tuple[PlannedNetwork, ...],
+    nodes: tuple[PlannedNode, ...],
+    access_node: str,
+) -> LabRouter | None:
+    if not catalog.network.nodes_exit_through_router_node:
+        return None
+    router = next(node for node in nodes if node.name == access_node)
+    return LabRouter(
+        node=router.name,
+        gateway=router.management_address,
+        masqueraded=tuple(n.cidr for n in networks if n.name is not NetworkName.UPLINK),
+    )
+
+
+def _open_ports(spec: Spec, catalog: ProviderCatalog, access_node: str) -> tuple[OpenPort, ...]:
+    if not catalog.network.firewalled:
+        return ()
+    source = spec.access.admin_cidr
+    return (
+        OpenPort("tcp", 22, source, access_node, "SSH, and through it every node"),
+        OpenPort("tcp", 443, source, access_node, "the TLS proxy: the APIs and Horizon"),
     )
 
 
@@ -146,6 +215,7 @@ def _network(
     name: NetworkName,
     cidrs: dict[NetworkName, IPv4Network],
     floating: tuple[IPv4Address, IPv4Address] | None,
+    tunnel: Tunnel,
 ) -> PlannedNetwork:
     cidr = cidrs[name]
     default_mtu = (
@@ -153,7 +223,7 @@ def _network(
     )
     return PlannedNetwork(
         name=name,
-        purpose=PURPOSES[name],
+        purpose=PURPOSES[name].format(tunnel=tunnel.name),
         cidr=cidr,
         gateway=cidr[addressing.GATEWAY_INDEX],
         mtu=spec.networks.spec_of(name).mtu or default_mtu,
@@ -193,6 +263,26 @@ def _hypervisor(spec: Spec, machine: MachineType) -> HypervisorChoice:
     )
 
 
+def _datapath(
+    tunnel: Tunnel,
+    catalog: ProviderCatalog,
+    roles: Collection[Role],
+    probed: DatapathChoice | None,
+) -> DatapathChoice | None:
+    """Open vSwitch runs on the network and compute nodes of an OVN release only."""
+    if tunnel is not GENEVE or not {Role.NETWORK, Role.COMPUTE} & set(roles):
+        return None
+    if catalog.network.ovs_datapath == "kernel":
+        return DatapathChoice.of(DatapathKind.KERNEL, catalog.network.ovs_datapath_how)
+    if probed is not None:
+        return probed
+    return DatapathChoice.of(
+        DatapathKind.USERSPACE,
+        "this node's kernel was not asked yet (`stacklab doctor` on this host; `up` asks each "
+        "ssh host); until then the userspace datapath, which works on any kernel",
+    )
+
+
 def _services(spec: Spec) -> tuple[str, ...]:
     services = ["keystone", "glance", "placement", "nova", "neutron"]
     switchable = (
@@ -205,10 +295,8 @@ def _services(spec: Spec) -> tuple[str, ...]:
 
 
 def _cost(spec: Spec, catalog: ProviderCatalog, nodes: tuple[PlannedNode, ...]) -> Cost:
-    if spec.provider_kind is ProviderKind.LOCAL:
-        return Cost(0.0, "runs on this host: no charge")
-    if spec.provider_kind is ProviderKind.SSH:
-        return Cost(0.0, "hosts you already have: not estimated")
+    if catalog.traits.unpriced is not None:
+        return Cost(0.0, catalog.traits.unpriced)
     total = round(sum(node.usd_per_hour or 0.0 for node in nodes), 4)
     prices = [m.price for m in catalog.machine_types.values() if m.price]
     as_of = min(price.as_of for price in prices).isoformat() if prices else "unknown"
@@ -220,33 +308,12 @@ def _cost(spec: Spec, catalog: ProviderCatalog, nodes: tuple[PlannedNode, ...]) 
 
 
 def _steps(spec: Spec) -> tuple[Step, ...]:
-    steps = [
-        Step("preflight", "check the host or account; probe KVM"),
-        Step("networks", "create the lab networks"),
-        Step("nodes", "create and boot the nodes; wait for SSH"),
-        Step("packages", "install the OpenStack packages"),
-        Step("database", "MariaDB, RabbitMQ, memcached"),
-        Step("identity", "Keystone and the service catalog"),
-        Step("image", "Glance"),
-        Step("placement", "Placement"),
-        Step("compute", "Nova: API, conductor, scheduler, noVNC, compute"),
-        Step("network", "Neutron ML2/OVN: OVN databases, Open vSwitch, ovn-controller, metadata"),
-    ]
-    if spec.services.cinder:
-        steps.append(Step("block-storage", "Cinder with LVM on the storage node"))
-    if spec.services.octavia:
-        steps.append(Step("load-balancer", "Octavia"))
-    if spec.services.horizon:
-        steps.append(Step("dashboard", "Horizon"))
-    steps += [
-        Step("bootstrap", "flavors, image, networks, router, security groups"),
-        Step("access", "clouds.yaml, openrc, SSH config"),
-        Step("verify", "boot an instance and check it"),
-    ]
-    return tuple(steps)
+    return tuple(Step(step.name, step.description) for step in STEPS if step.needed(spec))
 
 
-def _warnings(spec: Spec, nodes: tuple[PlannedNode, ...]) -> tuple[str, ...]:
+def _warnings(
+    spec: Spec, traits: ProviderTraits, nodes: tuple[PlannedNode, ...]
+) -> tuple[str, ...]:
     warnings = []
     for node in nodes:
         if node.hypervisor and node.hypervisor.kind is HypervisorKind.QEMU:
@@ -258,6 +325,9 @@ def _warnings(spec: Spec, nodes: tuple[PlannedNode, ...]) -> tuple[str, ...]:
             warnings.append(
                 f"{node.name} has the storage role but services.cinder is off: it stays idle"
             )
-    if spec.provider_kind in (ProviderKind.AWS, ProviderKind.GCP) and not spec.access.admin_cidr:
-        warnings.append("access.admin_cidr is not set: `up` allows only your current address")
+    if traits.public_addresses and not spec.access.admin_cidr:
+        warnings.append(
+            "access.admin_cidr is not set: `up` refuses to start without it (SSH and HTTPS of "
+            "the access node open to that range only); set it to your public address/32"
+        )
     return tuple(warnings)

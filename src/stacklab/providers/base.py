@@ -8,28 +8,14 @@ Optional abilities are separate protocols, checked up front.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess, ProgressCallback
 from stacklab.plan.models import Plan
-from stacklab.state.db import StateDB
-
-ProgressCallback = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class NodeAccess:
-    """How to reach a node over SSH: the one path the installer uses on every provider."""
-
-    name: str
-    host: str
-    user: str
-    port: int
-    private_key: Path
-    jump_host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,24 +26,6 @@ class FoundResource:
     ident: str
     state: str = "present"
     details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class LabContext:
-    """What a provider may use while it works on one lab."""
-
-    lab: str
-    directory: Path
-    db: StateDB
-    ssh_private_key: Path
-    ssh_public_key: str
-    progress: ProgressCallback
-
-    def record(self, provider: str, kind: str, ident: str, **data: Any) -> None:
-        self.db.record_resource(self.lab, provider, kind, ident, data)
-
-    def forget(self, kind: str, ident: str) -> None:
-        self.db.mark_deleted(self.lab, kind, ident)
 
 
 class Provider(Protocol):

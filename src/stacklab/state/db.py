@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from stacklab.errors import StateError
 from stacklab.state.paths import state_dir
@@ -53,6 +55,22 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_lab ON journal (lab, step);
 """
+
+
+class LabState(StrEnum):
+    """Where a lab stands, as `status` and `list` show it."""
+
+    PLANNED = "planned"
+    CREATING = "creating"
+    RESTORING = "restoring from a snapshot"
+    READY = "ready"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+def up_to(step: str) -> str:
+    """The status of a lab whose `up --until STEP` completed."""
+    return f"up to {step}"
 
 
 def now() -> str:
@@ -120,6 +138,17 @@ class StateDB:
     def close(self) -> None:
         self._conn.close()
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         self._conn.execute("BEGIN IMMEDIATE")
@@ -134,20 +163,21 @@ class StateDB:
     def save_lab(
         self, name: str, provider: str, spec_path: str | None, spec_hash: str, plan: dict[str, Any]
     ) -> None:
-        stamp = now()
+        stamp, status = now(), str(LabState.PLANNED)
         with self._transaction() as conn:
             conn.execute(
-                """INSERT INTO labs VALUES (?, ?, ?, ?, ?, 'planned', ?, ?)
+                """INSERT INTO labs VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(name) DO UPDATE SET provider=excluded.provider,
                      spec_path=excluded.spec_path, spec_hash=excluded.spec_hash,
                      plan_json=excluded.plan_json, updated_at=excluded.updated_at""",
-                (name, provider, spec_path, spec_hash, json.dumps(plan), stamp, stamp),
+                (name, provider, spec_path, spec_hash, json.dumps(plan), status, stamp, stamp),
             )
 
-    def set_lab_status(self, name: str, status: str) -> None:
+    def set_lab_status(self, name: str, status: LabState | str) -> None:
+        """status: a LabState, or up_to(step) after `up --until`."""
         with self._transaction() as conn:
             conn.execute(
-                "UPDATE labs SET status=?, updated_at=? WHERE name=?", (status, now(), name)
+                "UPDATE labs SET status=?, updated_at=? WHERE name=?", (str(status), now(), name)
             )
 
     def lab(self, name: str) -> LabRecord | None:

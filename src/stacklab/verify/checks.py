@@ -3,18 +3,19 @@ services alive, the console's markers, ping and SSH to the floating IP."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from stacklab.access.ssh import ssh_argv
-from stacklab.errors import StacklabError
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import ssh_argv
+from stacklab.core.wait import wait_until
+from stacklab.errors import CloudUnreachable, VerifyFailed
 from stacklab.images.console_markers import ConsoleMarkers, read_markers
 from stacklab.openstack_api import OpenStackCloud
 from stacklab.openstack_records import ServiceRecord
-from stacklab.providers.base import NodeAccess
 from stacklab.runner import Runner
-from stacklab.workloads.polling import poll
 
 CONSOLE_INTERVAL_S = 3.0
 PING_INTERVAL_S = 1.0
@@ -22,7 +23,7 @@ SSH_INTERVAL_S = 3.0
 PING_FIX = "install iputils-ping (`apt-get install iputils-ping`)"
 
 
-class GuestFailed(StacklabError):
+class GuestFailed(VerifyFailed):
     """The guest booted but said on its console that something it needs did not work."""
 
 
@@ -45,8 +46,9 @@ def wait_services(admin: OpenStackCloud, timeout: float) -> int:
         down[:] = services_down(services)
         return None if down else len(services)
 
-    return poll(
+    return wait_until(
         probe,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=CONSOLE_INTERVAL_S,
         what="the lab's compute services and network agents",
@@ -63,10 +65,21 @@ def ec2_instance_id(instance_name: str | None) -> str | None:
     return "i-" + instance_name.removeprefix("instance-")
 
 
-def guest_progress(markers: ConsoleMarkers, instance_ids: Collection[str]) -> ConsoleMarkers | None:
+def server_hostname(server_name: str) -> str:
+    """The hostname Nova gives a server of this name (nova.utils.sanitize_hostname): what
+    the test image sets from the metadata, and what a guest's `hostname` is compared with."""
+    hostname = re.sub(r"[ _.]", "-", server_name.lower())
+    hostname = re.sub(r"[^a-z0-9-]", "", hostname).strip("-")
+    return hostname[:63].rstrip("-") or "server"
+
+
+def guest_progress(
+    markers: ConsoleMarkers, instance_ids: Collection[str], hostname: str | None = None
+) -> ConsoleMarkers | None:
     """The markers once the guest is done (metadata read, SSH decided); GuestFailed if it
-    said it could not get an address or the metadata, or got another instance's metadata;
-    None while it is still booting. instance_ids: the ids this instance may be called by."""
+    said it could not get an address or the metadata, or got another instance's metadata
+    or another hostname than `hostname`; None while it is still booting. instance_ids:
+    the ids this instance may be called by."""
     if markers.dhcp_failed:
         raise GuestFailed(
             "The instance got no DHCP lease.",
@@ -83,21 +96,39 @@ def guest_progress(markers: ConsoleMarkers, instance_ids: Collection[str]) -> Co
             f"not for this one ({' or '.join(sorted(instance_ids))}).",
             fix="check metadata_proxy_shared_secret and the metadata agent's configuration",
         )
+    if markers.hostname_failure is not None:
+        raise GuestFailed(
+            f"The instance could not take its hostname from the metadata: "
+            f"{markers.hostname_failure}.",
+            fix="`curl http://169.254.169.254/latest/meta-data/hostname` from a guest shows "
+            "what the metadata service answers",
+        )
+    if hostname is not None and markers.hostname not in (None, hostname):
+        raise GuestFailed(
+            f"The instance took the hostname {markers.hostname} from the metadata, "
+            f"not {hostname} (its server name).",
+            fix="check the metadata agent: it answered for another server",
+        )
     return markers if markers.finished else None
 
 
 def wait_console(
-    cloud: OpenStackCloud, server_id: str, instance_ids: Collection[str], timeout: float
+    cloud: OpenStackCloud,
+    server_id: str,
+    instance_ids: Collection[str],
+    timeout: float,
+    hostname: str | None = None,
 ) -> ConsoleMarkers:
     seen: list[ConsoleMarkers] = []
 
     def probe() -> ConsoleMarkers | None:
         markers = read_markers(cloud.console_output(server_id))
         seen.append(markers)
-        return guest_progress(markers, instance_ids)
+        return guest_progress(markers, instance_ids, hostname)
 
-    return poll(
+    return wait_until(
         probe,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=CONSOLE_INTERVAL_S,
         what="the instance's console to show STACKLAB-METADATA-OK",
@@ -118,8 +149,9 @@ def _console_state(markers: ConsoleMarkers) -> str:
 
 def wait_ping(runner: Runner, address: str, timeout: float) -> None:
     ping = ["ping", "-c", "1", "-W", "1", address]
-    poll(
+    wait_until(
         lambda: True if runner.run(ping, check=False, fix=PING_FIX).ok else None,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=PING_INTERVAL_S,
         what=f"{address} to answer ping from {runner.where}",
@@ -141,8 +173,9 @@ def wait_ssh(runner: Runner, access: NodeAccess, known_hosts: Path, timeout: flo
         words = result.stdout.split()
         return words[1] if result.ok and len(words) == 2 and words[0] == token else None
 
-    return poll(
+    return wait_until(
         probe,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=SSH_INTERVAL_S,
         what=f"SSH to {access.user}@{access.host} with the lab key",

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from stacklab.errors import StacklabError
+from stacklab.errors import StacklabError, VerifyFailed
 
 
 class Outcome(StrEnum):
@@ -27,10 +27,6 @@ class PhaseResult:
     def line(self) -> str:
         detail = f"  {self.detail}" if self.detail else ""
         return f"{self.name:<12} {self.outcome.value:<8} {self.seconds:6.1f} s{detail}"
-
-
-class VerifyFailed(StacklabError):
-    """The lab's cloud did not boot a working instance."""
 
 
 @dataclass(frozen=True)

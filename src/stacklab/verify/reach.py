@@ -8,8 +8,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from stacklab.access.ssh import known_hosts_path, ssh_argv
-from stacklab.providers.base import NodeAccess
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import known_hosts_path, ssh_argv
 from stacklab.runner import Completed, LocalRunner, Runner
 
 

@@ -10,14 +10,17 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stacklab.bootstrap.credentials import lab_credentials, lab_private_key
 from stacklab.bootstrap.resources import TEST_IMAGE, VERIFY_FLAVOR
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess
 from stacklab.errors import StacklabError
+from stacklab.labcloud.credentials import lab_credentials, lab_private_key
 from stacklab.openstack_api import OpenStackCloud, connect
 from stacklab.plan.models import Plan
-from stacklab.providers.base import LabContext, NodeAccess
+from stacklab.providers.registry import traits_of
 from stacklab.verify.checks import (
     ec2_instance_id,
+    server_hostname,
     wait_console,
     wait_ping,
     wait_services,
@@ -87,8 +90,11 @@ class _Run:
             detail.append(f"{name} ACTIVE")
         with log.phase("console") as detail:
             ids = _instance_ids(admin, server_id)
-            markers = wait_console(demo, server_id, ids, settings.console_timeout)
+            hostname = server_hostname(name)
+            markers = wait_console(demo, server_id, ids, settings.console_timeout, hostname)
             detail.append(f"metadata ok, address {markers.address}")
+            if markers.hostname is not None:
+                detail.append(f"hostname {markers.hostname}")
         with log.phase("floating-ip") as detail:
             floating = add_floating_ip(demo, target, server_id, f"{VERIFY_PREFIX} {server_id}")
             self.made.floating_ip_ids.append(floating.id)
@@ -161,7 +167,7 @@ def verify_lab(
 
 def access_node_for(plan: Plan, nodes: Sequence[NodeAccess]) -> NodeAccess | None:
     """None on the local provider, where this host sits on the provider network itself."""
-    if plan.provider == "local":
+    if traits_of(plan.provider).host_on_lab_networks:
         return None
     return next((node for node in nodes if node.name == plan.access_node), None)
 

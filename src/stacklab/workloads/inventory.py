@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from stacklab.bootstrap.credentials import lab_private_key
+from stacklab.labcloud.credentials import lab_private_key
 from stacklab.workloads.launch import Workload, list_workloads
 
 GROUP = "workloads"

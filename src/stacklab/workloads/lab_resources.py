@@ -11,14 +11,14 @@ from stacklab.bootstrap.resources import (
     TENANT_NETWORK,
     keypair_name,
 )
-from stacklab.errors import StacklabError
+from stacklab.errors import CloudError
 from stacklab.openstack_api import OpenStackCloud
 from stacklab.openstack_records import ImageRecord
 
 BOOTSTRAP_FIX = "run `stacklab up`: its bootstrap step makes it"
 
 
-class NotBootstrapped(StacklabError):
+class NotBootstrapped(CloudError):
     """Something bootstrap makes is missing from the lab's cloud."""
 
 

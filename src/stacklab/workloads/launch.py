@@ -9,12 +9,12 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from stacklab.bootstrap.credentials import lab_credentials
 from stacklab.bootstrap.resources import TEST_IMAGE
+from stacklab.core.nodes import ProgressCallback
 from stacklab.errors import StacklabError
+from stacklab.labcloud.credentials import lab_credentials
 from stacklab.openstack_api import connect
 from stacklab.openstack_records import FloatingIpRecord, ServerRecord
-from stacklab.providers.base import ProgressCallback
 from stacklab.workloads.lab_resources import boot_target
 from stacklab.workloads.servers import (
     ROLE_KEY,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from stacklab.errors import StacklabError
+from stacklab.core.wait import wait_until
+from stacklab.errors import CloudError, CloudUnreachable
 from stacklab.openstack_api import OpenStackCloud
 from stacklab.openstack_records import FloatingIpRecord, ServerRecord
 from stacklab.workloads.lab_resources import BootTarget
-from stacklab.workloads.polling import poll
 
 ROLE_KEY = "stacklab-role"  # server metadata: "verify" or "workload"
 USER_KEY = "stacklab-user"  # server metadata: who logs in
@@ -24,7 +24,7 @@ TIMEOUT_FIX = (
 )
 
 
-class ServerFailed(StacklabError):
+class ServerFailed(CloudError):
     """A server went to ERROR."""
 
 
@@ -63,8 +63,9 @@ def wait_active(cloud: OpenStackCloud, server_id: str, timeout: float) -> Server
         seen.append(record.status if record else "gone")
         return active_or_failed(record, server_id)
 
-    return poll(
+    return wait_until(
         probe,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=POLL_INTERVAL_S,
         what=f"server {server_id} to be ACTIVE",
@@ -86,8 +87,9 @@ def _deleted(delete: Callable[[], None]) -> bool:
 
 def delete_floating_ip(cloud: OpenStackCloud, floating_ip_id: str, timeout: float) -> None:
     """Delete it, asking again while the API does not answer (deleting is idempotent)."""
-    poll(
+    wait_until(
         lambda: _deleted(lambda: cloud.delete_floating_ip(floating_ip_id)),
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=POLL_INTERVAL_S,
         what=f"floating IP {floating_ip_id} to be deleted",
@@ -97,14 +99,16 @@ def delete_floating_ip(cloud: OpenStackCloud, floating_ip_id: str, timeout: floa
 
 def delete_server(cloud: OpenStackCloud, server_id: str, timeout: float) -> None:
     """Delete the server and wait until Nova no longer lists it."""
-    poll(
+    wait_until(
         lambda: _deleted(lambda: cloud.delete_server(server_id)),
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=POLL_INTERVAL_S,
         what=f"Nova to take the deletion of server {server_id}",
     )
-    poll(
+    wait_until(
         lambda: True if cloud.server(server_id) is None else None,
+        retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=POLL_INTERVAL_S,
         what=f"server {server_id} to be deleted",

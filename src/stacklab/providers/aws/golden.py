@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from stacklab.core.nodes import ProgressCallback
 from stacklab.errors import ProviderError
 from stacklab.providers.aws.records import Image, Tags
 from stacklab.providers.aws.tags import NAME_TAG, NODE_TAG, OWNER_TAG, lab_filter, resource_name
-from stacklab.providers.base import FoundResource, ProgressCallback
+from stacklab.providers.base import FoundResource
 
 if TYPE_CHECKING:
     from stacklab.providers.aws.adapter import Ec2Adapter

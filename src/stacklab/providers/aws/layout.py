@@ -27,7 +27,6 @@ from stacklab.plan.models import HypervisorKind, Plan, PlannedNode
 from stacklab.providers.aws.records import IngressRule
 
 ANYWHERE = IPv4Network("0.0.0.0/0")
-SSH_PORT = 22
 VPC_PREFIX_RANGE = (16, 28)  # AWS accepts VPC and subnet blocks from /16 to /28
 MAX_VPC_BLOCKS = 5  # the default quota of IPv4 blocks per VPC
 DEFAULT_USER = "root"
@@ -147,20 +146,29 @@ def layout_problems(plan: Plan, admin_cidr: IPv4Network | None, allow_world: boo
     return problems
 
 
-def ingress_rules(admin_cidr: IPv4Network, subnets: list[IPv4Network]) -> tuple[IngressRule, ...]:
-    ssh = IngressRule("tcp", str(admin_cidr), SSH_PORT, SSH_PORT, "SSH from access.admin_cidr")
-    inside = tuple(IngressRule("-1", str(cidr), description="within the lab") for cidr in subnets)
-    return (ssh, *inside)
+def ingress_rules(plan: Plan) -> tuple[IngressRule, ...]:
+    """The plan's open ports (from access.admin_cidr), and everything between the lab's
+    subnets."""
+    opened = tuple(
+        IngressRule(port.protocol, str(port.source), port.port, port.port, port.purpose)
+        for port in plan.open_ports
+        if port.source is not None  # unset: layout_problems refuses the plan
+    )
+    inside = tuple(
+        IngressRule("-1", str(network.cidr), description="within the lab")
+        for network in plan.networks
+    )
+    return (*opened, *inside)
 
 
-def lab_layout(plan: Plan, catalog: ProviderCatalog, admin_cidr: IPv4Network) -> LabLayout:
+def lab_layout(plan: Plan, catalog: ProviderCatalog) -> LabLayout:
     subnets = tuple(
         SubnetLayout(network.name, network.cidr, _routes_of(network.name))
         for network in plan.networks
     )
     nodes = tuple(_node_layout(plan, node, catalog) for node in plan.nodes)
     cidrs = [network.cidr for network in plan.networks]
-    return LabLayout(plan.lab, vpc_blocks(cidrs), subnets, nodes, ingress_rules(admin_cidr, cidrs))
+    return LabLayout(plan.lab, vpc_blocks(cidrs), subnets, nodes, ingress_rules(plan))
 
 
 def _routes_of(network: NetworkName) -> Routes:

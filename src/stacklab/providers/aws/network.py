@@ -216,7 +216,7 @@ def _ensure_security_group(
         group_id = ec2.create_security_group(
             vpc_id,
             resource_name(tagger.lab),
-            f"stacklab lab {tagger.lab}: SSH from access.admin_cidr, all within the lab",
+            f"stacklab lab {tagger.lab}: SSH and HTTPS from access.admin_cidr, all within the lab",
             tagger.tags("sg", part=SECURITY_GROUP_PART),
         )
         created("security-group", group_id, f"security group {group_id}")

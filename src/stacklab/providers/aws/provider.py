@@ -6,22 +6,31 @@ import getpass
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stacklab.access.ssh import known_hosts_path
 from stacklab.catalog.loader import load_catalog
 from stacklab.catalog.models import ProviderCatalog
 from stacklab.config.models import Access, NetworkName, Spec
 from stacklab.config.models import AwsProvider as AwsSettings
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess, ProgressCallback
+from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, Problem, ProviderError, SpecError
 from stacklab.plan.models import Plan
 from stacklab.providers.aws.cost import RunningInstance, hourly_prices, running_cost
 from stacklab.providers.aws.golden import (
     LATEST,
+    SNAPSHOT_TAG,
     delete_golden_images,
     golden_images,
     make_golden_images,
     snapshot_name,
+)
+from stacklab.providers.aws.golden_files import (
+    delete_golden_files,
+    restore_golden_files,
+    save_golden_files,
 )
 from stacklab.providers.aws.layout import (
     DEFAULT_USER,
@@ -50,14 +59,9 @@ from stacklab.providers.aws.records import Image
 from stacklab.providers.aws.ssh import SSH_TIMEOUT_S, wait_for_ssh
 from stacklab.providers.aws.tags import NODE_TAG, Tagger
 from stacklab.providers.aws.teardown import inventory, tear_down, verify_gone
-from stacklab.providers.base import (
-    FoundResource,
-    LabContext,
-    NodeAccess,
-    ProgressCallback,
-    RunningCost,
-)
+from stacklab.providers.base import FoundResource, RunningCost
 from stacklab.runner import LocalRunner, Runner
+from stacklab.state.paths import lab_dir
 
 if TYPE_CHECKING:
     from stacklab.providers.aws.adapter import Ec2Adapter
@@ -108,8 +112,8 @@ class AwsProvider:
         profile: str | None = None,
         adapter: Ec2Adapter | None = None,
     ) -> AwsProvider:
-        """For `status` and `down` with no spec at hand: the region from the argument, else
-        AWS_REGION / AWS_DEFAULT_REGION, else the spec's default."""
+        """For `status` and `down` with no spec at hand: the region from the argument (the one
+        recorded with the lab), else AWS_REGION / AWS_DEFAULT_REGION, else the spec's default."""
         region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         settings = (
             AwsSettings(profile=profile, region=region) if region else AwsSettings(profile=profile)
@@ -157,8 +161,7 @@ class AwsProvider:
             )
         if problems:
             raise SpecError(problems)
-        assert self.access.admin_cidr is not None  # layout_problems says so otherwise
-        return lab_layout(plan, self.catalog, self.access.admin_cidr)
+        return lab_layout(plan, self.catalog)
 
     # check
 
@@ -277,10 +280,20 @@ class AwsProvider:
         self, lab: str, progress: ProgressCallback, name: str | None = None
     ) -> dict[str, str]:
         """Golden images of every node of the lab (`stacklab snapshot`): node -> AMI id."""
-        made = make_golden_images(
-            self._ec2(), lab, name or snapshot_name(), self._tagger(lab).owner, progress
-        )
+        name = name or snapshot_name()
+        made = make_golden_images(self._ec2(), lab, name, self._tagger(lab).owner, progress)
+        save_golden_files(lab, name, lab_dir(lab))
         return {node: image.id for node, image in made.items()}
+
+    def restore_lab_files(self, lab: str, directory: Path) -> None:
+        """`up --from`: the snapshot's key and passwords, which its images were made with."""
+        if self.from_snapshot is None:
+            return
+        found = golden_images(self._ec2(), lab, self.from_snapshot)
+        if not found:
+            return  # check() says the snapshot has no images, naming it
+        name = next(iter(found.values())).tags[SNAPSHOT_TAG]
+        restore_golden_files(lab, name, directory)
 
     def golden_images(self, lab: str, name: str = LATEST) -> dict[str, str]:
         return {node: image.id for node, image in golden_images(self._ec2(), lab, name).items()}
@@ -288,7 +301,9 @@ class AwsProvider:
     def delete_snapshot(
         self, lab: str, name: str, progress: ProgressCallback
     ) -> list[FoundResource]:
-        return delete_golden_images(self._ec2(), lab, name, progress)
+        removed = delete_golden_images(self._ec2(), lab, name, progress)
+        delete_golden_files(lab, name)
+        return removed
 
     def running_cost(self, lab: str, now: datetime | None = None) -> RunningCost:
         """What the lab's running instances have cost so far, found from AWS itself."""

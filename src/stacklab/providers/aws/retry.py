@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from stacklab.core.wait import wait_until
 from stacklab.providers.aws.errors import AwsFailure, AwsTimeout
 
 T = TypeVar("T")
@@ -73,17 +74,14 @@ def poll(
     last_seen: Callable[[], str] = lambda: "",
 ) -> T:
     """check() until it returns a value; check raises itself when waiting cannot help."""
-    deadline = pacing.clock() + timeout
-    next_delay = pacing.delays()
-    while True:
-        result = check()
-        if result is not None:
-            return result
-        if pacing.clock() >= deadline:
-            seen = last_seen()
-            raise AwsTimeout(
-                f"Timed out after {timeout:.0f} s waiting for {what}"
-                + (f" (last seen: {seen})" if seen else ""),
-                fix=fix,
-            )
-        pacing.sleep(next_delay())
+    return wait_until(
+        check,
+        timeout=timeout,
+        interval=pacing.delays(),
+        what=what,
+        last_seen=last_seen,
+        fix=fix,
+        timeout_error=AwsTimeout,
+        clock=pacing.clock,
+        sleep=pacing.sleep,
+    )

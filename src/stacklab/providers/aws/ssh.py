@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from stacklab.access.ssh import ssh_argv
+from stacklab.core.nodes import NodeAccess, ProgressCallback
+from stacklab.core.ssh import ssh_argv
 from stacklab.providers.aws.errors import AwsTimeout
-from stacklab.providers.base import NodeAccess, ProgressCallback
 from stacklab.runner import Runner
 
 SSH_TIMEOUT_S = 600.0

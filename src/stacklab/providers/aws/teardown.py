@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
+from stacklab.core.nodes import ProgressCallback
 from stacklab.errors import ProviderError
 from stacklab.providers.aws.errors import AwsTimeout
 from stacklab.providers.aws.records import (
@@ -26,7 +27,7 @@ from stacklab.providers.aws.records import (
 )
 from stacklab.providers.aws.retry import poll
 from stacklab.providers.aws.tags import NAME_TAG, NODE_TAG, lab_filter
-from stacklab.providers.base import FoundResource, ProgressCallback
+from stacklab.providers.base import FoundResource
 
 if TYPE_CHECKING:
     from stacklab.providers.aws.adapter import Ec2Adapter

@@ -10,9 +10,9 @@ import socket
 import time
 from pathlib import Path
 
+from stacklab.core.nodes import ProgressCallback
 from stacklab.doctor.mirror import apt_sources, host_debian_mirror
 from stacklab.errors import HostError, ProviderError
-from stacklab.providers.base import ProgressCallback
 from stacklab.providers.local.node_files import APT_CACHE_PORT
 from stacklab.runner import Runner
 

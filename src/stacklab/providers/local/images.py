@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from stacklab.catalog.releases import codenames
+from stacklab.core.nodes import ProgressCallback
 from stacklab.errors import CommandError, ProviderError
-from stacklab.providers.base import ProgressCallback
 from stacklab.providers.local.mounts import unmount_all_below
 from stacklab.runner import Runner
 from stacklab.state.paths import cache_dir
 
-SUPPORTED_RELEASES = ("trixie", "bookworm")
 # What a booted, SSH-reachable node needs; everything OpenStack needs comes in later layers.
 BASE_PACKAGES = (
     "systemd",
@@ -86,10 +86,10 @@ def ensure_base_image(
     progress: ProgressCallback,
 ) -> Path:
     """The base layer's directory, built now if the cache does not hold it yet."""
-    if image.release not in SUPPORTED_RELEASES:
+    if image.release not in codenames():
         raise ProviderError(
             f"The local provider has no image for Debian {image.release}.",
-            fix=f"use one of: {', '.join(SUPPORTED_RELEASES)}",
+            fix=f"use one of: {', '.join(codenames())}",
         )
     directory = images_dir()
     target = directory / image.name

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from stacklab.core.nodes import ProgressCallback
 from stacklab.errors import StacklabError
 from stacklab.plan.models import Plan, PlannedNode
-from stacklab.providers.base import ProgressCallback
 from stacklab.providers.local.naming import namespace_name
 from stacklab.providers.local.network import namespace_pids
 from stacklab.providers.local.nodes import NodeDirs, read_marker

@@ -27,7 +27,6 @@ from stacklab.providers.local.naming import (
 from stacklab.runner import Runner
 
 NETNS_DIR = Path("/run/netns")
-IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 
 
 @dataclass(frozen=True)
@@ -151,7 +150,7 @@ def namespace_pids(runner: Runner, name: str) -> list[int]:
     return [int(word) for word in result.stdout.split() if word.isdigit()]
 
 
-# Outbound NAT and forwarding
+# Outbound NAT and the fence around the lab
 
 
 def default_uplink(runner: Runner) -> str | None:
@@ -163,31 +162,35 @@ def default_uplink(runner: Runner) -> str | None:
     return None
 
 
-def ensure_ip_forwarding() -> None:
-    """Routing for the labs' NAT. Left on when labs go: other labs and programs may rely on it."""
-    if IP_FORWARD.read_text(encoding="ascii").strip() != "1":
-        IP_FORWARD.write_text("1\n", encoding="ascii")
-
-
-def render_nat_table(lab: str, cidrs: list[IPv4Network], uplink: str) -> str:
+def render_lab_table(lab: str, cidrs: list[IPv4Network], bridges: list[str], uplink: str) -> str:
     """A table of the lab's own: masquerade its networks out of the host's uplink only, so
-    traffic between lab networks and the host keeps its addresses."""
+    traffic between lab networks and the host keeps its addresses; and fence the lab off:
+    its bridges forward only among themselves and to and from the uplink, never to another
+    lab's bridges (or any other interface of this host)."""
     name = nft_table_name(lab)
     sources = ", ".join(str(cidr) for cidr in sorted(cidrs))
+    own = ", ".join(f'"{bridge}"' for bridge in sorted(bridges))
     body = (
         "\tchain postrouting {\n"
         "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
         f'\t\tip saddr {{ {sources} }} oifname "{uplink}" masquerade\n'
+        "\t}\n"
+        "\tchain forward {\n"
+        "\t\ttype filter hook forward priority filter; policy accept;\n"
+        f'\t\tiifname {{ {own} }} oifname != {{ {own}, "{uplink}" }} drop\n'
+        f'\t\toifname {{ {own} }} iifname != {{ {own}, "{uplink}" }} drop\n'
         "\t}\n"
     )
     digest = hashlib.sha256(body.encode()).hexdigest()[:12]
     return f'table ip {name} {{\n\tcomment "{ALIAS_PREFIX}:{lab}:{digest}"\n{body}}}\n'
 
 
-def ensure_nat(runner: Runner, lab: str, cidrs: list[IPv4Network], uplink: str) -> bool:
+def ensure_lab_table(
+    runner: Runner, lab: str, cidrs: list[IPv4Network], bridges: list[str], uplink: str
+) -> bool:
     """The lab's nft table as rendered; True if it was (re)written."""
     name = nft_table_name(lab)
-    wanted = render_nat_table(lab, cidrs, uplink)
+    wanted = render_lab_table(lab, cidrs, bridges, uplink)
     comment = next(line.strip() for line in wanted.splitlines() if "comment" in line)
     current = runner.run(["nft", "list", "table", "ip", name], check=False)
     if current.ok and comment in current.stdout:
@@ -206,7 +209,7 @@ def nft_tables(runner: Runner) -> list[str]:
     return [item["table"]["name"] for item in items if "table" in item]
 
 
-def delete_nat(runner: Runner, lab: str) -> None:
+def delete_lab_table(runner: Runner, lab: str) -> None:
     name = nft_table_name(lab)
     if name in nft_tables(runner):
         runner.run(["nft", "delete", "table", "ip", name])

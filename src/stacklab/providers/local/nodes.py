@@ -145,8 +145,19 @@ def write_node_files(runner: Runner, root: Path, files: dict[str, str]) -> None:
     runner.run(["ssh-keygen", "-A", "-f", str(root)])
 
 
+def host_key_path(root: Path) -> Path:
+    return root / "etc" / "ssh" / "ssh_host_ed25519_key.pub"
+
+
 def host_public_key(root: Path) -> str:
-    return (root / "etc" / "ssh" / "ssh_host_ed25519_key.pub").read_text(encoding="ascii")
+    try:
+        return host_key_path(root).read_text(encoding="ascii")
+    except FileNotFoundError:
+        raise ProviderError(
+            f"The node's SSH host key {host_key_path(root)} is missing: its root is not "
+            "mounted or was never made.",
+            fix="run `stacklab up` again: a node without its root is booted afresh",
+        ) from None
 
 
 def nspawn_command(dirs: NodeDirs, machine: str, namespace: str, hostname: str) -> list[str]:

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from stacklab.core.nodes import NodeAccess, ProgressCallback
 from stacklab.installer.inventory import build_inventory
 from stacklab.plan.models import Plan, PlannedNode
-from stacklab.providers.base import NodeAccess, ProgressCallback
 from stacklab.providers.local.images import STAMP as BASE_STAMP
 from stacklab.providers.local.images import build_lock, images_dir
 from stacklab.providers.local.layer_contents import UNITS_TO_ENABLE, Keep, keep, units_to_enable

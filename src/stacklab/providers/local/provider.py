@@ -9,17 +9,25 @@ from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from stacklab.access.ssh import known_hosts_path
+from stacklab.catalog.releases import codenames
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import NetworkName
+from stacklab.core.context import LabContext
+from stacklab.core.host_tools import HOST_TOOLS, missing_packages
+from stacklab.core.nodes import NodeAccess, ProgressCallback
+from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, ProviderError
 from stacklab.plan.models import Plan, PlannedNode
-from stacklab.providers.base import FoundResource, LabContext, NodeAccess, ProgressCallback
+from stacklab.providers.base import FoundResource
 from stacklab.providers.local.apt_cache import debian_mirror, ensure_apt_cache, security_mirror
 from stacklab.providers.local.discovery import as_resources, inventory
-from stacklab.providers.local.images import SUPPORTED_RELEASES, BaseImage, images_dir, node_layers
+from stacklab.providers.local.forward_policy import dropping_chains
+from stacklab.providers.local.images import BaseImage, images_dir, node_layers
+from stacklab.providers.local.ip_forwarding import ensure_ip_forwarding, restore_ip_forwarding
 from stacklab.providers.local.layer_saving import NodeLayerSource, save_node_layer
+from stacklab.providers.local.mounts import is_mounted
 from stacklab.providers.local.naming import (
+    ALIAS_PREFIX,
     bridge_name,
     mount_source,
     namespace_name,
@@ -32,8 +40,7 @@ from stacklab.providers.local.network import (
     delete_link,
     delete_namespace,
     ensure_bridge,
-    ensure_ip_forwarding,
-    ensure_nat,
+    ensure_lab_table,
     ensure_node_links,
     host_links,
 )
@@ -43,6 +50,7 @@ from stacklab.providers.local.nodes import (
     NodeDirs,
     NodeMarker,
     NodeProcesses,
+    host_key_path,
     host_public_key,
     leaders,
     mount_root,
@@ -55,6 +63,7 @@ from stacklab.providers.local.nodes import (
     write_node_files,
 )
 from stacklab.providers.local.package_layers import is_package_layer, layers_for
+from stacklab.providers.local.processes import nspawn_directory
 from stacklab.providers.local.snapshots import (
     SPEC_COPY,
     read_manifest,
@@ -77,17 +86,6 @@ from stacklab.state.paths import lab_dir
 
 KIND = "local"
 STOP_TIMEOUT_S = 60.0
-# Program -> the Debian package that ships it.
-HOST_TOOLS = {
-    "systemd-nspawn": "systemd-container",
-    "debootstrap": "debootstrap",
-    "ip": "iproute2",
-    "nft": "nftables",
-    "mount": "mount",
-    "setsid": "util-linux",
-    "ssh": "openssh-client",
-    "ssh-keygen": "openssh-client",
-}
 
 
 class LocalProvider:
@@ -129,7 +127,7 @@ class LocalProvider:
                 "The local provider needs root: it makes bridges, namespaces and mounts.",
                 fix="run stacklab as root (sudo)",
             )
-        missing = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
+        missing = missing_packages(tuple(tool for tool in HOST_TOOLS if tool.local_nodes))
         if missing:
             raise HostError(
                 f"Programs the local provider runs are missing (packages {', '.join(missing)}).",
@@ -137,10 +135,10 @@ class LocalProvider:
             )
         if "overlay" not in Path("/proc/filesystems").read_text(encoding="ascii"):
             raise HostError("This kernel offers no overlayfs.", fix="modprobe overlay")
-        if plan.release not in SUPPORTED_RELEASES:
+        if plan.release not in codenames():
             raise ProviderError(
                 f"The local provider has no image for Debian {plan.release}.",
-                fix=f"use an os whose release is one of: {', '.join(SUPPORTED_RELEASES)}",
+                fix=f"use an os whose release is one of: {', '.join(codenames())}",
             )
         debian_mirror(self._mirror)
         if default_uplink(self.runner) is None:
@@ -150,7 +148,12 @@ class LocalProvider:
             )
         if self.from_snapshot is not None:
             self._check_snapshot_fits(plan, self.from_snapshot)
+        directory = lab_dir(plan.lab)
+        for node in plan.nodes:
+            running = leaders(namespace_name(plan.lab, node.name))
+            _refuse_foreign_node(plan.lab, node.name, running, node_dirs(directory, node.name).root)
         own = {bridge_name(plan.lab, network.name) for network in plan.networks}
+        self._check_forwarding(plan.lab, sorted(own))
         cidrs = [network.cidr for network in plan.networks]
         conflicts = conflicting_routes(self.runner, cidrs, own)
         if conflicts:
@@ -164,8 +167,21 @@ class LocalProvider:
 
     # create
 
+    def _check_forwarding(self, lab: str, bridges: list[str]) -> None:
+        ruleset = self.runner.run(["nft", "-j", "list", "ruleset"], check=False).stdout
+        blockers = dropping_chains(ruleset, bridges)
+        if blockers:
+            first = blockers[0]
+            raise HostError(
+                f"This host drops forwarded traffic by default (nft table {first.family} "
+                f"{first.table}, chain {first.chain}, policy drop; Docker sets it): the nodes "
+                f"of lab {lab} would reach neither each other across its networks nor the way "
+                "out, and a lab's own table cannot accept around a drop.",
+                fix=f"accept the labs' bridges there, once for all labs: {first.fix()}; "
+                "each lab's own nft table still keeps labs apart. Then `stacklab up` again",
+            )
+
     def create_networks(self, plan: Plan, context: LabContext) -> None:
-        ensure_ip_forwarding()
         for network in plan.networks:
             if ensure_bridge(self.runner, plan.lab, network):
                 name = bridge_name(plan.lab, network.name)
@@ -175,10 +191,15 @@ class LocalProvider:
         if uplink is None:
             raise HostError("This host has no default route.", fix="check `ip route`")
         cidrs = [network.cidr for network in plan.networks]
-        if ensure_nat(self.runner, plan.lab, cidrs, uplink):
+        bridges = [bridge_name(plan.lab, network.name) for network in plan.networks]
+        if ensure_lab_table(self.runner, plan.lab, cidrs, bridges, uplink):
             table = nft_table_name(plan.lab)
-            context.progress(f"nftables table {table}: NAT out of {uplink}")
+            context.progress(f"nftables table {table}: NAT out of {uplink}, other labs fenced off")
             context.record(KIND, "nft-table", table, uplink=uplink)
+        # After the bridges exist: a lab going away meanwhile then sees this one and leaves
+        # forwarding on.
+        if ensure_ip_forwarding():
+            context.progress("IPv4 forwarding turned on (off again when the last lab goes)")
 
     def create_nodes(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]:
         mirror = debian_mirror(self._mirror)
@@ -233,9 +254,15 @@ class LocalProvider:
     ) -> bool:
         """Boot the node unless it runs; True if it was started now."""
         machine = namespace_name(plan.lab, node.name)
-        if leaders(machine):
-            return False
         dirs = node_dirs(context.directory, node.name)
+        running = leaders(machine)
+        if running:
+            _refuse_foreign_node(plan.lab, node.name, running, dirs.root)
+            if is_mounted(dirs.root) and host_key_path(dirs.root).is_file():
+                return False
+            # It runs on its own mount of a root that is no longer mounted here (unmounted
+            # by hand): power-cycle it onto the root this lab writes to.
+            context.progress(f"node {node.name}: its root is not mounted here; restarting it")
         # Not running (never started, stopped, or its nspawn died): whatever it left behind
         # goes, and it boots as after a power cycle, on fresh links.
         stop_nodes(self.runner, [NodeProcesses(machine, machine)], timeout=0, graceful=False)
@@ -313,17 +340,15 @@ class LocalProvider:
         self, lab: str, progress: ProgressCallback, name: str | None = None
     ) -> dict[str, str]:
         """Stop the lab's nodes (a consistent disk), save them; the caller starts them again."""
-        db = StateDB()
-        try:
+        with StateDB() as db:
             record = db.lab(lab)
-        finally:
-            db.close()
         if record is None:
             raise ProviderError(f"No lab named {lab} is known here.", fix="`stacklab list`")
         name = name or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         self.stop(lab, progress)
         directory = lab_dir(lab)
-        nodes = {node["name"]: node_dirs(directory, node["name"]) for node in record.plan["nodes"]}
+        planned = Plan.from_dict(record.plan).nodes
+        nodes = {node.name: node_dirs(directory, node.name) for node in planned}
         target = save_snapshot(self.runner, lab, name, directory, nodes, record.plan, progress)
         if record.spec_path and Path(record.spec_path).exists():
             shutil.copy2(record.spec_path, target / SPEC_COPY)
@@ -357,7 +382,15 @@ class LocalProvider:
         removed = as_resources(found)
         tear_down(self.runner, found, progress)
         verify_gone(self.runner, lab)
+        if restore_ip_forwarding(self._labs_left) == "0":
+            progress("IPv4 forwarding off again, as it was before the first lab")
         return removed
+
+    def _labs_left(self) -> bool:
+        prefix = f"{ALIAS_PREFIX}:"
+        return any(
+            (link.alias or "").startswith(prefix) for link in host_links(self.runner).values()
+        )
 
     # StopStart
 
@@ -371,6 +404,23 @@ class LocalProvider:
     def start(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]:
         self.create_networks(plan, context)
         return self.create_nodes(plan, context)
+
+
+def _refuse_foreign_node(lab: str, node: str, pids: list[int], root: Path) -> None:
+    """Machine names are host-wide but lab directories are per state directory: a node of
+    the same lab name booted from another XDG_STATE_HOME is not this lab's to reuse (its
+    root here was never made: reading its host key failed with a bare FileNotFoundError)."""
+    for pid in pids:
+        booted = nspawn_directory(pid)
+        if booted is not None and booted != root:
+            raise HostError(
+                f"Node {node} of lab {lab} already runs on this host (systemd-nspawn pid {pid}) "
+                f"from {booted}, not from this lab's {root}: a lab of the same name was made "
+                "with another state directory (XDG_STATE_HOME or user).",
+                fix=f"run stacklab with that state directory (it is the one above "
+                f"`stacklab/labs/{lab}`), or `stacklab down {lab}` there first, or give this "
+                "lab another name",
+            )
 
 
 def _runs(machine: str) -> bool:

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from stacklab.core.nodes import ProgressCallback
 from stacklab.errors import ProviderError
-from stacklab.providers.base import ProgressCallback
 from stacklab.providers.local.nodes import NodeDirs
 from stacklab.runner import Runner
 from stacklab.state.paths import ensure_private_dir, state_dir

@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from stacklab.access.ssh import ssh_argv
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import ssh_argv
 from stacklab.errors import ProviderError
-from stacklab.providers.base import NodeAccess
 from stacklab.runner import Runner
 
 SSH_TIMEOUT_S = 120.0

@@ -6,13 +6,13 @@ import contextlib
 import shutil
 from pathlib import Path
 
-from stacklab.access.ssh import known_hosts_path
+from stacklab.core.nodes import ProgressCallback
+from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import ProviderError
-from stacklab.providers.base import ProgressCallback
 from stacklab.providers.local.discovery import NSPAWN_RUNTIME, LabInventory, inventory
 from stacklab.providers.local.mounts import mounts_below, unmount_all_below
 from stacklab.providers.local.naming import namespace_name
-from stacklab.providers.local.network import delete_link, delete_namespace, delete_nat
+from stacklab.providers.local.network import delete_lab_table, delete_link, delete_namespace
 from stacklab.providers.local.nodes import NODES_DIR, NodeProcesses, stop_nodes
 from stacklab.runner import Runner
 from stacklab.state.paths import lab_dir
@@ -60,7 +60,7 @@ def tear_down(runner: Runner, found: LabInventory, progress: ProgressCallback) -
     for bridge in found.bridges:
         delete_link(runner, bridge)
     if found.nft_table:
-        delete_nat(runner, lab)
+        delete_lab_table(runner, lab)
     for directory in found.node_dirs:
         if mounts_below(directory):  # never delete through a mount into something else
             raise ProviderError(f"{directory} still has mounts; not deleting it.")

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Interface
 
+from stacklab.doctor.ovs_datapath import FACTS_SCRIPT, KernelFacts, parse_kernel_facts
 from stacklab.providers.ssh.marker import MARKER_FILE, Marker, parse_marker
 
-SECTIONS = ("uid", "os-release", "python", "links", "addresses", "marker")
+SECTIONS = ("uid", "os-release", "python", "links", "addresses", "marker", "openvswitch")
 END = "@end"
 # Sent on stdin to `sh -s`: the login shell may be anything, sh is on every Debian.
 PROBE = (
@@ -21,6 +22,7 @@ PROBE = (
             ("links", "ip -o link show 2>/dev/null"),
             ("addresses", "ip -o -4 addr show 2>/dev/null"),
             ("marker", f"cat {MARKER_FILE} 2>/dev/null"),
+            ("openvswitch", FACTS_SCRIPT),
         )
     )
     + f"echo {END}\n"
@@ -43,6 +45,7 @@ class HostFacts:
     addresses: dict[str, tuple[IPv4Interface, ...]] = field(default_factory=dict)
     marker: Marker | None = None
     ip_tool: bool = True  # `ip` answered (iproute2 installed)
+    kernel: KernelFacts | None = None  # what its kernel offers Open vSwitch
 
     def interface_of(self, address: IPv4Interface) -> str | None:
         """The interface that holds the address (any prefix length), if one does."""
@@ -123,4 +126,5 @@ def parse_facts(output: str) -> HostFacts:
         addresses=parse_addresses(sections["addresses"]),
         marker=parse_marker("\n".join(sections["marker"])),
         ip_tool=bool(sections["links"]),
+        kernel=parse_kernel_facts(sections["openvswitch"]),
     )

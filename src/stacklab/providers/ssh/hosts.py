@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from stacklab.config.models import SshHost
-from stacklab.providers.base import NodeAccess
+from stacklab.core.nodes import NodeAccess
 
 KIND = "ssh"
 HOST_RESOURCE = "host"

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from ipaddress import IPv4Interface
 
-from stacklab.config.presets import RELEASES, SUPPORTED_OS
+from stacklab.catalog.releases import releases
+from stacklab.config.models import OperatingSystem
 from stacklab.plan.models import Plan, PlannedNic, PlannedNode
 from stacklab.providers.ssh.facts import HostFacts
 from stacklab.providers.ssh.hosts import SshTarget
@@ -65,7 +66,11 @@ def _system_problems(plan: Plan, target: SshTarget, facts: HostFacts) -> list[tu
     if distribution != "debian" or codename != plan.release:
         runs = facts.os_release.get("PRETTY_NAME") or f"{distribution} {codename}"
         other = next(
-            (r.os for r in RELEASES.values() if r.codename == codename and r.os in SUPPORTED_OS),
+            (
+                r.os
+                for r in releases().values()
+                if r.codename == codename and r.os is not OperatingSystem.DEBIAN_12
+            ),
             None,
         )
         fix = f"use a host with Debian {plan.release}"

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from stacklab.access.ssh import known_hosts_path
 from stacklab.config.models import SshProvider as SshSettings
+from stacklab.core.context import LabContext
+from stacklab.core.nodes import NodeAccess, ProgressCallback
+from stacklab.core.ssh import known_hosts_path
+from stacklab.doctor.ovs_datapath import decide_datapath, save_datapath, ssh_host_key
 from stacklab.errors import HostError, ProviderError
 from stacklab.plan.models import Plan
-from stacklab.providers.base import FoundResource, LabContext, NodeAccess, ProgressCallback
+from stacklab.providers.base import FoundResource
 from stacklab.providers.ssh.facts import PROBE, HostFacts, ProbeOutputError, parse_facts
 from stacklab.providers.ssh.hosts import (
     HOST_RESOURCE,
@@ -113,6 +116,7 @@ class SshProvider:
                 problems.append(outcome)
             else:
                 facts[target.name] = outcome
+                _record_datapath(target, outcome)
                 problems += host_problems(plan, target, outcome)
         problems += address_conflicts(plan, targets, facts)
         if problems:
@@ -270,11 +274,8 @@ class SshProvider:
 
 def recorded_hosts(lab: str) -> tuple[SshTarget, ...]:
     """The hosts the lab's nodes step recorded in the state database."""
-    db = StateDB()
-    try:
+    with StateDB() as db:
         rows = db.resources(lab)
-    finally:
-        db.close()
     return tuple(
         recorded_target(row.ident, row.data)
         for row in rows
@@ -294,3 +295,10 @@ def _each(items: Sequence[T], work: Callable[[T], R]) -> list[R]:
         return [work(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(PARALLEL_HOSTS, len(items))) as pool:
         return list(pool.map(work, items))
+
+
+def _record_datapath(target: SshTarget, facts: HostFacts) -> None:
+    """Open vSwitch's datapath on this host, as its kernel answered, for the next plan."""
+    choice = decide_datapath(facts.kernel, where=f"host {target.name}", loads_module_at_start=True)
+    kernel = facts.kernel.kernel if facts.kernel else "unknown"
+    save_datapath(ssh_host_key(target.address, target.port), choice, kernel)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from stacklab.access.ssh import ssh_argv
+from stacklab.core.ssh import ssh_argv
 from stacklab.errors import CommandError
 from stacklab.providers.ssh.hosts import SshTarget
 from stacklab.runner import Completed, Runner

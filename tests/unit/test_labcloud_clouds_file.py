@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stacklab.installer.clouds import remove_cloud, user_clouds_file, write_clouds
+from stacklab.labcloud.clouds_file import remove_lab_clouds as remove_cloud
+from stacklab.labcloud.clouds_file import user_clouds_file, write_lab_clouds
+from stacklab.labcloud.credentials import admin_at
 from stacklab.state.secrets import Secret
 
 AUTH_URL = "http://10.1.0.9:5000/v3"
@@ -18,6 +20,10 @@ AUTH_URL = "http://10.1.0.9:5000/v3"
 def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     return tmp_path / "config"
+
+
+def write_clouds(lab: str, directory: Path, url: str, password: str) -> Path:
+    return write_lab_clouds(lab, directory, admin_at(url, Secret(password)))
 
 
 def mode(path: Path) -> int:

@@ -1,4 +1,5 @@
-"""The admin's and the demo user's credentials of a lab, from its directory.
+"""The admin's and the demo user's credentials of a lab, from its directory: the one place
+that builds them.
 
 Keystone's URL comes from the clouds.yaml that the installer's identity step writes in the
 lab's directory; passwords come from the lab's SecretStore (mode 0600, never printed).
@@ -9,42 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from stacklab.bootstrap.resources import (
-    ADMIN_PASSWORD_SECRET,
-    DEMO_PASSWORD_SECRET,
-    DEMO_PROJECT,
-    DEMO_USER,
-)
 from stacklab.errors import StateError
-from stacklab.installer.clouds import LAB_CLOUDS_FILE
+from stacklab.labcloud.clouds_file import auth_url
 from stacklab.openstack_records import Credentials
 from stacklab.state.keys import KEY_NAME
 from stacklab.state.secrets import Secret, SecretStore
 
 ADMIN_USER = "admin"
 ADMIN_PROJECT = "admin"
+ADMIN_PASSWORD_SECRET = "admin_password"  # made by the installer (installer.phases)
+DEMO_USER = "demo"
+DEMO_PROJECT = "demo"
+DEMO_PASSWORD_SECRET = "demo_password"  # made by bootstrap, with the demo user
+INSTALLER_FIX = "run `stacklab up`: the installer makes it"
 
 
 @dataclass(frozen=True)
 class LabCredentials:
     admin: Credentials
     demo: Credentials
-
-
-def auth_url(lab: str, lab_directory: Path) -> str:
-    """Keystone's URL, as the installer wrote it for the lab's admin."""
-    path = lab_directory / LAB_CLOUDS_FILE
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        url = document["clouds"][lab]["auth"]["auth_url"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
-        raise StateError(
-            f"Lab {lab} has no Keystone URL yet ({path}: {type(error).__name__}).",
-            fix="run `stacklab up`: its identity step writes it",
-        ) from None
-    return str(url)
 
 
 def _stored(store: SecretStore, name: str, fix: str) -> Secret:
@@ -54,18 +38,26 @@ def _stored(store: SecretStore, name: str, fix: str) -> Secret:
     return store.get(name)
 
 
+def admin_at(url: str, password: Secret) -> Credentials:
+    """The lab's admin at Keystone's URL."""
+    return Credentials(url, ADMIN_USER, password, ADMIN_PROJECT)
+
+
+def admin_credentials(lab: str, lab_directory: Path) -> Credentials:
+    """The admin's, once the installer has made its password and written Keystone's URL."""
+    store = SecretStore(lab, lab_directory)
+    return admin_at(
+        auth_url(lab, lab_directory), _stored(store, ADMIN_PASSWORD_SECRET, INSTALLER_FIX)
+    )
+
+
 def lab_credentials(
     lab: str, lab_directory: Path, *, make_demo_password: bool = False
 ) -> LabCredentials:
     """make_demo_password: bootstrap makes the demo user and so may make its password."""
     store = SecretStore(lab, lab_directory)
     url = auth_url(lab, lab_directory)
-    admin = Credentials(
-        url,
-        ADMIN_USER,
-        _stored(store, ADMIN_PASSWORD_SECRET, "run `stacklab up`: the installer makes it"),
-        ADMIN_PROJECT,
-    )
+    admin = admin_at(url, _stored(store, ADMIN_PASSWORD_SECRET, INSTALLER_FIX))
     demo_password = (
         store.get(DEMO_PASSWORD_SECRET)
         if make_demo_password

@@ -6,7 +6,7 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from stacklab.providers.base import NodeAccess
+from stacklab.core.nodes import NodeAccess
 
 KNOWN_HOSTS = "known_hosts"
 
