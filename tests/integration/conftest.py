@@ -30,7 +30,6 @@ from stacklab.state.paths import lab_dir
 AIO_LAB = "e2e"
 AIO_SPEC = f"""\
 name: {AIO_LAB}
-os: debian-12
 """
 KILLED_DURING = "compute"
 STACKLAB = str(Path(sys.executable).with_name("stacklab"))

@@ -53,6 +53,10 @@ def openstack_cli(lab: AioLab, *command: str) -> list[dict[str, object]]:
     return loaded if isinstance(loaded, list) else [loaded]
 
 
+def version_tuple(microversion: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in microversion.split("."))
+
+
 def test_killed_up_was_resumed_to_the_end(lab: AioLab) -> None:
     journal = api.status(lab.name).journal
     done = {entry.step for entry in journal if entry.status == "ok"}
@@ -71,9 +75,11 @@ def test_openstack_cli_on_the_host_sees_a_working_cloud(lab: AioLab) -> None:
     }
     agents = openstack_cli(lab, "network", "agent", "list")
     assert sorted(str(a["Agent Type"]) for a in agents) == [
-        "DHCP agent", "L3 agent", "Linux bridge agent", "Metadata agent",
+        "OVN Controller Gateway agent", "OVN Metadata agent",
     ]  # fmt: skip
     assert all(a["Alive"] is True for a in agents), agents
+    versions = openstack_cli(lab, "versions", "show", "--service", "compute", "--status", "CURRENT")
+    assert max(version_tuple(str(v["Max Microversion"])) for v in versions) >= (2, 96), versions
 
 
 def test_health_lists_every_expected_service_up(lab: AioLab) -> None:

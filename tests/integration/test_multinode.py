@@ -19,7 +19,15 @@ from conftest import in_lab_home
 from traces import host_traces
 
 from stacklab import api
-from stacklab.bootstrap.resources import TENANT_NETWORK, TEST_IMAGE, VERIFY_FLAVOR
+from stacklab.bootstrap.credentials import lab_private_key
+from stacklab.bootstrap.resources import (
+    EXTERNAL_NETWORK,
+    IMAGE_USER,
+    TENANT_NETWORK,
+    TEST_IMAGE,
+    VERIFY_FLAVOR,
+    keypair_name,
+)
 from stacklab.cli.main import run
 from stacklab.config.models import Role
 from stacklab.installer.health import cloud_health, expected_services, label, planned_roles
@@ -31,7 +39,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LAB = "multi"
 SPEC = f"""\
 name: {LAB}
-os: debian-12
 topology:
   preset: multinode
 services:
@@ -80,7 +87,7 @@ def test_every_service_of_every_node_reports_up(plan: Plan) -> None:
     listed = {label(service) for service in health.services}
     assert listed == expected_services(planned_roles(plan))
     assert {"compute compute1/nova-compute", "compute compute2/nova-compute"} <= listed
-    assert "network network/L3 agent" in listed
+    assert "network network/OVN Controller Gateway agent" in listed
 
 
 def test_an_instance_goes_active_on_each_compute_node(plan: Plan) -> None:
@@ -99,6 +106,87 @@ def test_an_instance_goes_active_on_each_compute_node(plan: Plan) -> None:
             subprocess.run(
                 [OPENSTACK, "--os-cloud", LAB, "server", "delete", "--wait", str(server["id"])],
                 check=True, timeout=300, capture_output=True,
+            )  # fmt: skip
+
+
+def demo_cli(*command: str) -> dict[str, object]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    done = subprocess.run(
+        [OPENSTACK, "--os-cloud", f"{LAB}-demo", *command, "-f", "json"],
+        capture_output=True, text=True, env=environment, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    loaded: dict[str, object] = json.loads(done.stdout)
+    return loaded
+
+
+def ssh_to(address: str, *command: str) -> subprocess.CompletedProcess[str]:
+    key = lab_private_key(lab_dir(LAB))
+    return subprocess.run(
+        ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "BatchMode=yes",
+         f"{IMAGE_USER}@{address}", *command],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+def fixed_address(server: dict[str, object]) -> str:
+    addresses = server["addresses"]
+    assert isinstance(addresses, dict), server
+    return str(addresses[TENANT_NETWORK][0])
+
+
+def test_instances_on_both_computes_reach_each_other_over_geneve(home: Path) -> None:
+    """Two servers of the demo project on one tenant network, kept apart by an anti-affinity
+    group (so on compute1 and compute2): one, reached by SSH on its floating IP, pings the
+    other's tenant address, which crosses the Geneve tunnel between the computes."""
+    with in_lab_home(home):
+        group = demo_cli("server", "group", "create", "--policy", "anti-affinity", "apart")
+        made: list[str] = []
+        floating: dict[str, object] = {}
+        try:
+            servers = []
+            for name in ("geneve-a", "geneve-b"):
+                server = demo_cli(
+                    "server", "create", name, "--image", TEST_IMAGE, "--flavor", VERIFY_FLAVOR,
+                    "--network", TENANT_NETWORK, "--key-name", keypair_name(LAB),
+                    "--hint", f"group={group['id']}", "--wait",
+                )  # fmt: skip
+                made.append(str(server["id"]))
+                assert server["status"] == "ACTIVE", server
+                servers.append(server)
+            hosts = {str(admin_cli("server", "show", sid)["OS-EXT-SRV-ATTR:host"]) for sid in made}
+            assert hosts == {"compute1", "compute2"}
+            floating = demo_cli("floating", "ip", "create", EXTERNAL_NETWORK)
+            address = str(floating["floating_ip_address"])
+            subprocess.run(
+                [OPENSTACK, "--os-cloud", f"{LAB}-demo", "server", "add", "floating", "ip",
+                 made[0], address], check=True, timeout=120, capture_output=True,
+            )  # fmt: skip
+            other = fixed_address(servers[1])
+            deadline = time.monotonic() + 300
+            answer = ssh_to(address, "true")
+            while answer.returncode != 0 and time.monotonic() < deadline:
+                time.sleep(5)
+                answer = ssh_to(address, "true")
+            assert answer.returncode == 0, answer.stderr
+            pinged = ssh_to(address, "ping", "-c", "3", "-W", "2", other)
+            assert pinged.returncode == 0, (pinged.stdout, pinged.stderr)
+            assert " 0% packet loss" in pinged.stdout, pinged.stdout
+        finally:
+            if floating:
+                subprocess.run(
+                    [OPENSTACK, "--os-cloud", f"{LAB}-demo", "floating", "ip", "delete",
+                     str(floating["id"])], check=False, timeout=120, capture_output=True,
+                )  # fmt: skip
+            for server_id in made:
+                subprocess.run(
+                    [OPENSTACK, "--os-cloud", f"{LAB}-demo", "server", "delete", "--wait",
+                     server_id], check=False, timeout=300, capture_output=True,
+                )  # fmt: skip
+            subprocess.run(
+                [OPENSTACK, "--os-cloud", f"{LAB}-demo", "server", "group", "delete",
+                 str(group["id"])], check=False, timeout=120, capture_output=True,
             )  # fmt: skip
 
 

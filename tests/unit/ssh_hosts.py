@@ -14,7 +14,7 @@ from pathlib import Path
 
 from stacklab.runner import Completed
 
-DEBIAN_12 = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_CODENAME=bookworm\n'
+DEBIAN_13 = 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nID=debian\nVERSION_CODENAME=trixie\n'
 MOVED = ("/etc/stacklab", "/etc/os-release", "/usr/bin/python3")
 # Stand-ins for `id` and `ip` that read and change the host directory's files.
 TOOLS = r"""
@@ -40,7 +40,7 @@ class FakeHost:
     address: str
     interfaces: dict[str, list[str]]  # name -> addresses with prefix
     uid: int = 0
-    os_release: str = DEBIAN_12
+    os_release: str = DEBIAN_13
     python: bool = True
     mtu: int = 1500
     accepts_key: bool = True

@@ -171,7 +171,7 @@ def test_tenant_cidr_avoids_the_lab_networks() -> None:
 
 
 def plan_for(**fields: Any) -> Any:
-    spec = Spec.model_validate({"name": "lab", "os": "debian-12", **fields})
+    spec = Spec.model_validate({"name": "lab", **fields})
     return plan(spec, load_catalog(with_host=False))
 
 
@@ -191,7 +191,7 @@ def test_lab_networks_come_from_the_plan() -> None:
     assert networks.external.gateway_ip == str(provider.gateway)
     assert networks.external.allocation_pools == (("10.50.0.100", "10.50.0.150"),)
     assert not networks.external.dhcp
-    assert networks.tenant_mtu == planned.tenant_mtu == 1350
+    assert networks.tenant_mtu == planned.tenant_mtu == 1342
     tenant = IPv4Network(networks.tenant.cidr)
     assert not any(tenant.overlaps(n.cidr) for n in planned.networks)
     assert networks.tenant.dhcp

@@ -31,7 +31,7 @@ def test_init_multinode_gcp_then_plan_json(capsys: pytest.CaptureFixture[str]) -
     assert planned["format"] == "stacklab.plan/v1"
     assert len(planned["nodes"]) == 5
     overlay = next(n for n in planned["networks"] if n["name"] == "overlay")
-    assert overlay["mtu"] == 1460 and planned["tenant_mtu"] == 1410
+    assert overlay["mtu"] == 1460 and planned["tenant_mtu"] == 1402
     assert planned["cost"]["usd_per_hour"] > 0
 
 
@@ -185,6 +185,8 @@ def test_a_bare_exception_in_a_step_ends_on_one_screen_and_the_next_up_resumes(
 
     run(["init", "--provider", "ssh", "--name", "lockx"])
     monkeypatch.setattr(SshProvider, "check", broken_check)
+    # The bug is meant for the preflight step: no survey of the hosts' datapath before it.
+    monkeypatch.setattr("stacklab.orchestration.up.datapaths_unprobed", lambda spec: False)
     capsys.readouterr()
     assert run(["up", "--until", "preflight"]) == 6
     error = capsys.readouterr().err

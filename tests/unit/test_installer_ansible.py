@@ -135,7 +135,7 @@ def test_a_failed_task_raises_with_node_task_output_and_log(
 
 
 def test_site_playbook_lists_each_phases_tasks(tmp_path: Path) -> None:
-    spec = Spec.model_validate({"name": "lab", "os": "debian-12"})
+    spec = Spec.model_validate({"name": "lab"})
     lab_plan = plan(spec, load_catalog(with_host=False))
     nodes = tuple(
         NodeAccess(n.name, str(n.management_address), "root", 22, tmp_path / "key")

@@ -5,18 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from stacklab.catalog import load_catalog
 from stacklab.config.models import Spec
-from stacklab.errors import NotYetImplemented
 from stacklab.installer.health import (
     CloudHealth,
     cloud_health,
     expected_services,
     planned_roles,
 )
-from stacklab.installer.installer import check_release
 from stacklab.openstack_records import ServiceRecord
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan
@@ -25,27 +21,29 @@ CATALOG = load_catalog(with_host=False)
 
 
 def plan_for(**fields: Any) -> Plan:
-    return plan(Spec.model_validate({"name": "lab", "os": "debian-12", **fields}), CATALOG)
+    return plan(Spec.model_validate({"name": "lab", **fields}), CATALOG)
 
 
-def test_aio_expects_nova_services_and_four_agents() -> None:
+def test_aio_expects_nova_services_a_gateway_chassis_and_the_metadata_agent() -> None:
     assert expected_services(planned_roles(plan_for())) == {
         "compute aio/nova-conductor",
         "compute aio/nova-scheduler",
         "compute aio/nova-compute",
-        "network aio/Linux bridge agent",
-        "network aio/DHCP agent",
-        "network aio/L3 agent",
-        "network aio/Metadata agent",
+        "network aio/OVN Controller Gateway agent",
+        "network aio/OVN Metadata agent",
     }
 
 
-def test_multinode_expects_an_agent_on_every_compute_node() -> None:
+def test_multinode_expects_a_chassis_on_every_compute_and_the_gateway_on_the_network_node() -> None:
     expected = expected_services(planned_roles(plan_for(topology={"preset": "multinode"})))
-    assert "network compute2/Linux bridge agent" in expected
+    assert "network compute2/OVN Controller agent" in expected
+    assert "network compute2/OVN Metadata agent" in expected
     assert "compute compute1/nova-compute" in expected
-    assert "network network/L3 agent" in expected
+    assert "network network/OVN Controller Gateway agent" in expected
+    assert "network network/OVN Metadata agent" not in expected
+    assert "network compute1/OVN Controller Gateway agent" not in expected
     assert not any(name.startswith(("compute storage", "network storage")) for name in expected)
+    assert not any(name.startswith("network controller") for name in expected)
 
 
 def test_health_is_ok_only_with_everything_up_and_nothing_missing() -> None:
@@ -63,13 +61,6 @@ def test_a_lab_not_installed_yet_reports_why_instead_of_raising(tmp_path: Path) 
     lab = plan_for()
     health = cloud_health(lab.lab, planned_roles(lab), tmp_path)
     assert not health.ok and health.error
-
-
-def test_debian_13_is_refused_with_the_way_out() -> None:
-    with pytest.raises(NotYetImplemented) as refused:
-        check_release(plan_for(os="debian-13"))
-    assert "os: debian-12" in (refused.value.fix or "")
-    check_release(plan_for())
 
 
 def test_roles_read_back_from_the_saved_plan_are_the_planned_ones() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -14,9 +15,9 @@ import stacklab.installer as installer_data
 from stacklab.catalog import load_catalog
 from stacklab.config.models import NetworkName, Role, Spec
 from stacklab.core.nodes import NodeAccess
-from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
+from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url, ovs_datapath
 from stacklab.installer.phases import PHASES, SECRET_NAMES
-from stacklab.plan.models import Plan
+from stacklab.plan.models import DatapathChoice, DatapathKind, Plan
 from stacklab.plan.planner import plan
 from stacklab.state.secrets import SecretStore
 
@@ -24,7 +25,7 @@ CATALOG = load_catalog(with_host=False)
 
 
 def plan_for(**fields: Any) -> Plan:
-    return plan(Spec.model_validate({"name": "lab", "os": "debian-12", **fields}), CATALOG)
+    return plan(Spec.model_validate({"name": "lab", **fields}), CATALOG)
 
 
 def accesses(lab_plan: Plan, key: Path = Path("/keys/id")) -> tuple[NodeAccess, ...]:
@@ -107,8 +108,8 @@ def test_extra_vars_carry_the_plans_addresses_and_mtus() -> None:
     assert variables["controller_address"] == str(lab.node("aio").management_address)
     assert variables["overlay_mtu"] == 1460
     assert variables["provider_mtu"] == 1400
-    assert variables["tenant_mtu"] == 1410
-    assert variables["stacklab_release"] == "bookworm"
+    assert variables["tenant_mtu"] == 1402
+    assert variables["stacklab_release"] == "trixie"
     assert variables["secrets_file"] == "/state/labs/lab/secrets.json"
     assert keystone_url(lab) == f"http://{management.vip}:5000/v3"
 
@@ -132,10 +133,35 @@ def test_each_node_gets_the_packages_of_its_roles() -> None:
     hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
     assert "keystone" in hosts["controller"]["node_packages"]
     assert "openstack-dashboard-apache" in hosts["controller"]["node_packages"]
-    assert "neutron-l3-agent" in hosts["network"]["node_packages"]
-    assert "neutron-l3-agent" not in hosts["compute1"]["node_packages"]
+    assert "ovn-central" in hosts["controller"]["node_packages"]
+    assert "ovn-host" not in hosts["controller"]["node_packages"]
+    assert {"openvswitch-switch", "ovn-host"} <= set(hosts["network"]["node_packages"])
+    assert "neutron-ovn-metadata-agent" not in hosts["network"]["node_packages"]
+    assert {"ovn-host", "neutron-ovn-metadata-agent"} <= set(hosts["compute1"]["node_packages"])
     assert "nova-compute-qemu" in hosts["compute1"]["node_packages"]
     assert hosts["storage"]["node_packages"] == ["python3-openstackclient"]
+
+
+def test_no_linuxbridge_dhcp_or_l3_agent_is_installed_anywhere() -> None:
+    lab = plan_for(topology={"preset": "multinode"})
+    hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
+    agents = ("neutron-linuxbridge-agent", "neutron-dhcp-agent", "neutron-l3-agent")
+    for host in hosts.values():
+        assert not set(agents) & set(host["node_packages"])
+
+
+def test_the_datapath_is_the_plans_choice_and_userspace_without_one() -> None:
+    lab = plan_for(topology={"preset": "multinode"})
+    hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
+    for node in lab.nodes:
+        wanted = node.datapath.kind.value if node.datapath else "userspace"
+        assert hosts[node.name]["ovs_datapath"] == wanted
+    kernel = dataclasses.replace(
+        lab.node("compute1"), datapath=DatapathChoice.of(DatapathKind.KERNEL, "probe")
+    )
+    assert ovs_datapath(kernel) == "kernel"
+    assert ovs_datapath(dataclasses.replace(kernel, datapath=None)) == "userspace"
+    assert hosts["compute1"]["node_address_prefixes"]["overlay"].endswith("/24")
 
 
 def test_no_dashboard_package_without_horizon_and_kvm_gets_its_own() -> None:

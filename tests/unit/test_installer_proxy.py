@@ -35,7 +35,7 @@ ALL_SERVICES = ("keystone", "glance", "placement", "nova", "neutron", "horizon")
 
 
 def plan_for(**fields: Any) -> Plan:
-    return plan(Spec.model_validate({"name": "lab", "os": "debian-12", **fields}), CATALOG)
+    return plan(Spec.model_validate({"name": "lab", **fields}), CATALOG)
 
 
 def accesses(lab: Plan) -> tuple[NodeAccess, ...]:

@@ -59,7 +59,7 @@ def node_lists(draw: st.DrawFn) -> list[list[Role]]:
 @st.composite
 def specs(draw: st.DrawFn) -> Spec:
     provider = draw(st.sampled_from(["local", "aws", "gcp"]))
-    os = draw(st.sampled_from(list(OperatingSystem)))
+    os = draw(st.sampled_from([OperatingSystem.DEBIAN_13]))  # debian-12 is refused
     planned_overhead = tunnel_for(os).overhead
     name = draw(st.from_regex(r"[a-z][a-z0-9-]{0,9}", fullmatch=True))
     supernet = addressing.lab_supernet(Spec(name=name, provider={"kind": provider}))

@@ -122,9 +122,9 @@ PROBE_OUTPUT = """\
 @uid
 0
 @os-release
-PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+PRETTY_NAME="Debian GNU/Linux 13 (trixie)"
 ID=debian
-VERSION_CODENAME=bookworm
+VERSION_CODENAME=trixie
 @python
 yes
 @links
@@ -152,7 +152,7 @@ genl-family no
 def test_probe_output_becomes_facts() -> None:
     facts = parse_facts(PROBE_OUTPUT)
     assert facts.uid == 0 and facts.python and facts.ip_tool
-    assert facts.os_release["VERSION_CODENAME"] == "bookworm"
+    assert facts.os_release["VERSION_CODENAME"] == "trixie"
     assert set(facts.links) == {"lo", "mgmt0", "overlay0"}
     assert facts.links["overlay0"].mtu == 1450 and not facts.links["overlay0"].up
     assert facts.interface_of(IPv4Interface("10.30.0.10/16")) == "mgmt0"
@@ -187,7 +187,7 @@ def test_every_problem_of_a_host_is_named_with_its_fix(key: Path) -> None:
     wrong = (
         PROBE_OUTPUT.replace("\n0\n", "\n1000\n", 1)
         .replace("ID=debian", "ID=ubuntu")
-        .replace("Debian GNU/Linux 12 (bookworm)", "Ubuntu 24.04")
+        .replace("Debian GNU/Linux 13 (trixie)", "Ubuntu 24.04")
         .replace("yes\n", "", 1)
         .replace("2: mgmt0    inet 10.30.0.10/24", "3: overlay0    inet 10.30.0.10/24")
         .replace("lab=sshh", "lab=other")
@@ -204,12 +204,14 @@ def test_every_problem_of_a_host_is_named_with_its_fix(key: Path) -> None:
     assert "belongs to the lab other" in text and "stacklab down other" in text
 
 
-def test_debian_of_another_release_is_told_which_os_to_set(key: Path) -> None:
+def test_debian_12_host_is_told_to_be_debian_13_not_to_set_an_unsupported_os(key: Path) -> None:
     spec = spec_of("sshh", key)
-    trixie = PROBE_OUTPUT.replace("bookworm", "trixie")
+    bookworm = PROBE_OUTPUT.replace("trixie", "bookworm").replace("Linux 13", "Linux 12")
     target = targets_of(settings_of(spec).hosts)[0]
-    problems = host_problems(plan(spec, CATALOG), target, parse_facts(trixie))
-    assert any("set os: debian-13" in problem.fix for problem in problems)
+    problems = host_problems(plan(spec, CATALOG), target, parse_facts(bookworm))
+    fixes = [problem.fix for problem in problems]
+    assert any("use a host with Debian trixie" in fix for fix in fixes), fixes
+    assert not any("set os:" in fix for fix in fixes), fixes
 
 
 def test_a_planned_address_held_by_another_host_is_a_conflict(key: Path) -> None:

@@ -60,8 +60,6 @@ class ProviderKind(StrEnum):
     GCP = "gcp"
 
 
-
-
 class LocalProvider(Strict):
     kind: Literal["local"] = "local"
     mirror: HttpUrl | None = Field(
@@ -169,9 +167,9 @@ class NetworkSpec(Strict):
 
 
 class OverlaySpec(NetworkSpec):
-    encapsulation: Literal["vxlan", "gre"] = "vxlan"
+    encapsulation: Literal["geneve", "vxlan", "gre"] = "geneve"
     multicast_group: IPv4Address | None = Field(
-        default=None, description="VXLAN multicast group; default: unicast (works everywhere)."
+        default=None, description="Not used: ML2/OVN's Geneve tunnels are unicast."
     )
 
 
@@ -214,9 +212,9 @@ class Spec(Strict):
         description="Lab name: 1-10 of a-z, 0-9 and '-', starting with a letter."
     )
     provider: ProviderSettings = Field(default_factory=LocalProvider)
-    # Debian 12 until the installer supports 2025.1: its Neutron dropped linuxbridge, and
-    # Open vSwitch needs a kernel datapath that hosts like ours (and many VMs) do not have.
-    os: OperatingSystem = OperatingSystem.DEBIAN_12
+    # Debian 13: OpenStack 2025.1 with ML2/OVN. debian-12 stays a known value only to be
+    # refused with the way out (config.rules.os_problems).
+    os: OperatingSystem = OperatingSystem.DEBIAN_13
     topology: Topology = Field(default_factory=lambda: Topology(preset=Preset.AIO))
     networks: Networks = Field(default_factory=Networks)
     hypervisor: Hypervisor = Hypervisor.AUTO

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from ipaddress import IPv4Network
 
 from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Regions, Virtualization
 from stacklab.config.models import (
     Hypervisor,
     NetworkName,
     NodeSpec,
+    OperatingSystem,
     Role,
     Spec,
     SshProvider,
@@ -20,7 +20,6 @@ from stacklab.config.tunnels import tunnel_for
 from stacklab.errors import Problem
 
 MIN_TENANT_MTU = 1280  # the IPv6 minimum: below it tenant networks cannot carry IPv6
-MULTICAST = IPv4Network("224.0.0.0/4")
 
 # Which lab networks a node joins, by role. Computes and storage reach the outside
 # through the host or the controller's apt cache, as in seed 001, to save NICs.
@@ -243,45 +242,41 @@ def _nic_problem(
     )
 
 
+def os_problems(spec: Spec) -> list[Problem]:
+    if spec.os is not OperatingSystem.DEBIAN_12:
+        return []
+    return [
+        Problem(
+            field="os",
+            value=spec.os.value,
+            why="stacklab installs OpenStack 2025.1 with Neutron ML2/OVN only; debian-12's "
+            "OpenStack Zed was installed with the linuxbridge driver, which is gone",
+            fix="use os: debian-13 (OpenStack 2025.1), the default",
+        )
+    ]
+
+
 def network_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
     problems: list[Problem] = []
     overlay = spec.networks.overlay
-    provider = spec.provider_kind
-    public = catalog.traits.public_addresses
-    if overlay.encapsulation == "gre":
-        why = (
-            f"{provider.value.upper()} networks do not carry GRE"
-            if public and not catalog.network.carries_gre
-            else "Neutron's linuxbridge driver, which stacklab uses, tunnels only with VXLAN"
-        )
+    if overlay.encapsulation != "geneve":
         problems.append(
             Problem(
                 field="networks.overlay.encapsulation",
-                value="gre",
-                why=why,
-                fix="use encapsulation: vxlan",
+                value=overlay.encapsulation,
+                why="Neutron ML2/OVN, which stacklab uses, tunnels tenant networks with Geneve",
+                fix="use encapsulation: geneve, the default",
             )
         )
-    group = overlay.multicast_group
-    if group is not None:
-        if public and not catalog.network.carries_multicast:
-            problems.append(
-                Problem(
-                    field="networks.overlay.multicast_group",
-                    value=str(group),
-                    why=f"{provider.value.upper()} networks carry no multicast",
-                    fix="remove multicast_group: VXLAN then uses unicast, which works everywhere",
-                )
+    if overlay.multicast_group is not None:
+        problems.append(
+            Problem(
+                field="networks.overlay.multicast_group",
+                value=str(overlay.multicast_group),
+                why="ML2/OVN's Geneve tunnels are unicast between the chassis",
+                fix="remove multicast_group",
             )
-        elif group not in MULTICAST:
-            problems.append(
-                Problem(
-                    field="networks.overlay.multicast_group",
-                    value=str(group),
-                    why="it is not a multicast address (224.0.0.0/4)",
-                    fix="use an address such as 239.1.1.1, or remove it for unicast VXLAN",
-                )
-            )
+        )
     facts = catalog.network
     for name in NetworkName:
         mtu = spec.networks.spec_of(name).mtu

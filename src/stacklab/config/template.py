@@ -57,10 +57,10 @@ provider:
 }
 
 BODY = """
-# debian-12 gives OpenStack Zed (what the installer supports today); debian-13 gives
-# 2025.1, whose Neutron has no linuxbridge driver any more (Open vSwitch needs a kernel
-# datapath), so only its nodes and networks can be made yet.
-os: debian-12
+# debian-13: OpenStack 2025.1 with Neutron ML2/OVN (Open vSwitch's kernel datapath where
+# the node's kernel has the openvswitch module, else its userspace datapath, which costs a
+# core under bulk traffic). debian-12 (OpenStack Zed) is no longer supported.
+os: debian-13
 
 # aio: one node with everything. multinode: controller, network, compute1,
 # compute2 and storage. Or list nodes yourself:
@@ -71,11 +71,11 @@ topology:
   preset: {preset}
 
 # Lab networks. Every CIDR is optional: the plan picks free ranges.
-# The tenant MTU is the overlay MTU minus 50 bytes of VXLAN.
+# The tenant MTU is the overlay MTU minus 58 bytes of Geneve.
 networks:
   management: {{}}        # APIs, database, SSH between nodes; e.g. {{cidr: 10.20.0.0/24}}
   overlay:
-    encapsulation: vxlan  # linuxbridge tunnels with VXLAN (unicast) only
+    encapsulation: geneve  # ML2/OVN tunnels with Geneve (unicast) only
   provider: {{}}          # floating IPs, e.g.
   #   floating_range: {{start: 10.20.2.100, end: 10.20.2.200}}
   uplink: {{}}            # the way out

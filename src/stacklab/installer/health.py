@@ -9,6 +9,7 @@ from pathlib import Path
 
 from stacklab.config.models import Role
 from stacklab.errors import StacklabError
+from stacklab.installer.agents import node_agents
 from stacklab.labcloud.credentials import admin_credentials
 from stacklab.openstack_api import connect
 from stacklab.openstack_records import ServiceRecord
@@ -16,8 +17,6 @@ from stacklab.plan.models import Plan
 
 CONTROLLER_SERVICES = ("nova-conductor", "nova-scheduler")
 COMPUTE_SERVICES = ("nova-compute",)
-NETWORK_NODE_AGENTS = ("Linux bridge agent", "DHCP agent", "L3 agent", "Metadata agent")
-COMPUTE_NODE_AGENTS = ("Linux bridge agent",)
 
 
 @dataclass(frozen=True)
@@ -55,9 +54,7 @@ def expected_services(nodes: NodeRoles) -> set[str]:
             names += [("compute", name) for name in CONTROLLER_SERVICES]
         if Role.COMPUTE in roles:
             names += [("compute", name) for name in COMPUTE_SERVICES]
-            names += [("network", name) for name in COMPUTE_NODE_AGENTS]
-        if Role.NETWORK in roles:
-            names += [("network", name) for name in NETWORK_NODE_AGENTS]
+        names += [("network", name) for name in node_agents(roles)]
         expected |= {f"{kind} {node}/{name}" for kind, name in names}
     return expected
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from stacklab.core.context import LabContext
 from stacklab.core.nodes import NodeAccess
-from stacklab.errors import NotYetImplemented
 from stacklab.installer.ansible import PlaybookRun, PlaybookStats, run_playbook
 from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
 from stacklab.installer.phases import PHASES, SECRET_NAMES
@@ -21,9 +20,6 @@ from stacklab.state.secrets import SecretStore, write_private
 
 ANSIBLE_DIR = "ansible"
 STATS_DIR = "stats"
-# Debian 13's Neutron (2025.1) no longer has the linuxbridge driver, and this kind of host
-# has no Open vSwitch datapath: Debian 12 (Zed) is what installs here.
-SUPPORTED_RELEASES = ("bookworm",)
 
 
 def private_dir(lab_directory: Path) -> Path:
@@ -32,17 +28,6 @@ def private_dir(lab_directory: Path) -> Path:
 
 def stats_file(lab_directory: Path, phase: str) -> Path:
     return private_dir(lab_directory) / STATS_DIR / f"{phase}.json"
-
-
-def check_release(plan: Plan) -> None:
-    if plan.release in SUPPORTED_RELEASES:
-        return
-    raise NotYetImplemented(
-        f"The installer does not support Debian {plan.release} ({plan.os}, OpenStack "
-        f"{plan.openstack_series}) yet: its Neutron has no linuxbridge driver any more, and "
-        "Open vSwitch needs a kernel datapath this kind of host lacks.",
-        fix="set `os: debian-12` in the spec (OpenStack Zed from Debian 12)",
-    )
 
 
 @dataclass
@@ -61,7 +46,6 @@ class Installer:
     def run_phase(self, phase: str) -> PlaybookStats:
         if phase not in PHASES:
             raise ValueError(f"not an install phase: {phase}")
-        check_release(self.plan)
         store = self.secrets()
         run = PlaybookRun(
             private_dir=private_dir(self.context.directory),

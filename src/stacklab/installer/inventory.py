@@ -8,7 +8,7 @@ from typing import Any
 from stacklab.config.models import NetworkName, Role
 from stacklab.core.nodes import NodeAccess
 from stacklab.installer.packages import packages_for
-from stacklab.plan.models import HypervisorKind, Plan, PlannedNode
+from stacklab.plan.models import DatapathKind, HypervisorKind, Plan, PlannedNode
 
 REGION = "RegionOne"
 NODE_PYTHON = "/usr/bin/python3"
@@ -34,6 +34,12 @@ def virt_type(node: PlannedNode) -> str | None:
     return "kvm" if node.hypervisor.kind is HypervisorKind.KVM else "qemu"
 
 
+def ovs_datapath(node: PlannedNode) -> str:
+    """`kernel` or `userspace`: where the node's Open vSwitch switches packets, as the plan
+    decided from a probe of its kernel (no decision: userspace, which works on any kernel)."""
+    return node.datapath.kind.value if node.datapath is not None else DatapathKind.USERSPACE.value
+
+
 def host_vars(
     node: PlannedNode, access: NodeAccess, *, horizon: bool, proxy: bool = False
 ) -> dict[str, Any]:
@@ -49,6 +55,8 @@ def host_vars(
             node.roles, horizon=horizon, virt_type=virt_type(node), proxy=proxy
         ),
         "node_addresses": {nic.network.value: str(nic.address) for nic in node.nics},
+        "node_address_prefixes": {nic.network.value: nic.with_prefix for nic in node.nics},
+        "ovs_datapath": ovs_datapath(node),
         # Known up front only where the spec names them (ssh provider); otherwise the
         # roles find each interface by its planned address.
         "node_interfaces": {

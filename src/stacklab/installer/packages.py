@@ -1,4 +1,4 @@
-"""The Debian packages each node installs for its roles (Debian 12: OpenStack Zed).
+"""The Debian packages each node installs for its roles (Debian 13: OpenStack 2025.1, ML2/OVN).
 
 One list for the playbook's packages phase (a host variable of the inventory) and for
 whatever prepares them ahead of time, such as an image layer with them installed.
@@ -11,6 +11,9 @@ from collections.abc import Iterable
 from stacklab.config.models import Role
 
 COMMON = ("python3-openstackclient",)
+# Installed before the OVN packages, in an apt run of its own: in one transaction with them,
+# ovsdb-server started before ovs-vswitchd was unpacked and the settings made then were lost.
+OPENVSWITCH = "openvswitch-switch"
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.CONTROLLER: (
         "mariadb-server",
@@ -27,14 +30,15 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
         "nova-consoleproxy",  # nova-novncproxy
         "neutron-api",
         "neutron-rpc-server",
+        "neutron-ovn-maintenance-worker",
+        "neutron-periodic-workers",
+        "ovn-central",  # the northbound and southbound databases and ovn-northd
     ),
-    Role.NETWORK: (
-        "neutron-linuxbridge-agent",
-        "neutron-dhcp-agent",
-        "neutron-l3-agent",
-        "neutron-metadata-agent",
-    ),
-    Role.COMPUTE: ("neutron-linuxbridge-agent",),  # and nova-compute-<virt_type>
+    # A gateway chassis: Open vSwitch and ovn-controller; OVN routes, NATs and serves DHCP.
+    Role.NETWORK: (OPENVSWITCH, "ovn-host"),
+    # And nova-compute-<virt_type>; the metadata agent serves the instances of this chassis
+    # through an haproxy per network (only recommended by its package).
+    Role.COMPUTE: (OPENVSWITCH, "ovn-host", "neutron-ovn-metadata-agent", "haproxy"),
     Role.STORAGE: (),
 }
 HORIZON = ("openstack-dashboard-apache",)

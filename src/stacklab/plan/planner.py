@@ -28,6 +28,7 @@ from stacklab.config.rules import (
     machine_problems,
     network_problems,
     node_networks,
+    os_problems,
     topology_problems,
 )
 from stacklab.config.tunnels import GENEVE, Tunnel, tunnel_for
@@ -76,6 +77,7 @@ def plan(
     problems += topology_problems(spec, nodes)
     machines, machine_issues = machine_problems(spec, provider_catalog, nodes)
     problems += machine_issues
+    problems += os_problems(spec)
     problems += network_problems(spec, provider_catalog)
     problems += access_problems(spec, provider_catalog)
 

@@ -53,7 +53,9 @@ STEPS: tuple[StepDefinition, ...] = (
     StepDefinition("placement", "Placement", Handler.INSTALL),
     StepDefinition("compute", "Nova: API, conductor, scheduler, noVNC, compute", Handler.INSTALL),
     StepDefinition(
-        "network", "Neutron: server, linuxbridge, DHCP, L3 and metadata agents", Handler.INSTALL
+        "network",
+        "Neutron ML2/OVN: OVN databases, Open vSwitch, ovn-controller, metadata",
+        Handler.INSTALL,
     ),
     StepDefinition(
         "block-storage",

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from ipaddress import IPv4Interface
 
 from stacklab.catalog.releases import releases
+from stacklab.config.models import OperatingSystem
 from stacklab.plan.models import Plan, PlannedNic, PlannedNode
 from stacklab.providers.ssh.facts import HostFacts
 from stacklab.providers.ssh.hosts import SshTarget
@@ -64,7 +65,14 @@ def _system_problems(plan: Plan, target: SshTarget, facts: HostFacts) -> list[tu
     codename = facts.os_release.get("VERSION_CODENAME", "unknown")
     if distribution != "debian" or codename != plan.release:
         runs = facts.os_release.get("PRETTY_NAME") or f"{distribution} {codename}"
-        other = next((r.os for r in releases().values() if r.codename == codename), None)
+        other = next(
+            (
+                r.os
+                for r in releases().values()
+                if r.codename == codename and r.os is not OperatingSystem.DEBIAN_12
+            ),
+            None,
+        )
         fix = f"use a host with Debian {plan.release}"
         if distribution == "debian" and other is not None:
             fix = f"set os: {other.value} in the spec, or {fix}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stacklab.installer.agents import missing_agents
+from stacklab.installer.agents import expected_agents, missing_agents
 from stacklab.installer.interfaces import interface_for_address
 
 
@@ -13,5 +13,6 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "interface_for_address": interface_for_address,
+            "expected_agents": expected_agents,
             "missing_agents": missing_agents,
         }

@@ -20,8 +20,11 @@ FULL = (".*", ".*", ".*")
 
 
 def rabbitmqctl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    # RabbitMQ 4 (Debian 13): `--quiet add_user` with the password on stdin never returns, so
+    # commands that read a password run without it (their output is not parsed).
+    quiet = [] if stdin is not None else ["--quiet"]
     return subprocess.run(
-        ["rabbitmqctl", "--quiet", *args],
+        ["rabbitmqctl", *quiet, *args],
         input=stdin,
         capture_output=True,
         text=True,
