@@ -19,7 +19,6 @@ from conftest import in_lab_home
 from traces import host_traces
 
 from stacklab import api
-from stacklab.bootstrap.credentials import lab_private_key
 from stacklab.bootstrap.resources import (
     EXTERNAL_NETWORK,
     IMAGE_USER,
@@ -31,6 +30,7 @@ from stacklab.bootstrap.resources import (
 from stacklab.cli.main import run
 from stacklab.config.models import Role
 from stacklab.installer.health import cloud_health, expected_services, label, planned_roles
+from stacklab.labcloud.credentials import lab_private_key
 from stacklab.plan.models import Plan
 from stacklab.state.paths import lab_dir
 
