@@ -13,9 +13,10 @@ from conftest import AioLab, in_lab_home
 
 from stacklab.cli.main import run
 from stacklab.installer.installer import last_stats
+from stacklab.plan.packages import node_packages
 from stacklab.providers.local.images import BaseImage, images_dir
 from stacklab.providers.local.nodes import node_dirs, read_marker
-from stacklab.providers.local.package_layers import cached_layer, layer_key, node_packages
+from stacklab.providers.local.package_layers import cached_layer, layer_key
 from stacklab.state.paths import lab_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
