@@ -49,7 +49,7 @@ def test_a_new_lab_starts_on_the_first_labs_package_layer(lab: AioLab, tmp_path:
     first = read_marker(node_dirs(lab.directory, node.name))
     assert first is not None and first.layers[-1] == str(base)
 
-    (tmp_path / "stacklab.yaml").write_text(f"name: {SECOND_LAB}\nos: debian-12\n")
+    (tmp_path / "stacklab.yaml").write_text(f"name: {SECOND_LAB}\n")
     with in_lab_home(tmp_path):
         try:
             assert run(["up", "--until", "nodes"]) == 0
