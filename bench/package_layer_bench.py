@@ -24,7 +24,7 @@ from labbench import lab_home, stacklab
 from stacklab.providers.local.package_layers import STAMP
 
 LAB = "plbench"
-SPEC = f"name: {LAB}\nos: debian-12\n"
+SPEC = f"name: {LAB}\n"
 
 
 def aio_layer() -> Path:
