@@ -22,7 +22,7 @@ from pathlib import Path
 from labbench import lab_home, stacklab
 
 LAB = "ibench"
-SPEC = f"name: {LAB}\nos: debian-12\n"
+SPEC = f"name: {LAB}\n"
 LAST_PHASE = "dashboard"
 SETTLE_S = 60
 

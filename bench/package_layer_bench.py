@@ -24,14 +24,15 @@ from labbench import lab_home, stacklab
 from stacklab.providers.local.package_layers import STAMP
 
 LAB = "plbench"
-SPEC = f"name: {LAB}\nos: debian-12\n"
+SPEC = f"name: {LAB}\n"
 
 
 def aio_layer() -> Path:
     """Where the layer of this spec's AIO node is (or would be) cached."""
     from stacklab import api
+    from stacklab.plan.packages import node_packages
     from stacklab.providers.local.images import BaseImage, images_dir
-    from stacklab.providers.local.package_layers import layer_key, node_packages
+    from stacklab.providers.local.package_layers import layer_key
 
     plan = api.plan_file()
     node = plan.nodes[0]

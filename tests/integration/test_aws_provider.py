@@ -60,7 +60,7 @@ CATALOG = load_catalog(with_host=False).of("aws")
 # moto's images belong to its own account: point the official-image lookup there (and
 # moto's register_image drops the architecture, so do not filter on it).
 MOTO_IMAGES = ImageSource(
-    owner=MOTO_ACCOUNT, architecture=None, name_patterns={"debian-12": "debian-12-amd64-*"}
+    owner=MOTO_ACCOUNT, architecture=None, name_patterns={"debian-13": "debian-13-amd64-*"}
 )
 MOTO_CATALOG = CATALOG.model_copy(update={"images": MOTO_IMAGES})
 TAG_FILTER = [{"Name": "tag:stacklab:lab", "Values": [LAB]}]
@@ -108,7 +108,7 @@ def ec2(moto_url: str) -> Any:
     client = boto3.client("ec2", region_name=REGION)
     for day in ("20250101-1000", "20250601-1000"):
         client.register_image(
-            Name=f"debian-12-amd64-{day}", Architecture="x86_64", RootDeviceName="/dev/xvda"
+            Name=f"debian-13-amd64-{day}", Architecture="x86_64", RootDeviceName="/dev/xvda"
         )
     return client
 
@@ -358,7 +358,7 @@ def test_down_of_a_lab_in_another_region_needs_neither_its_spec_nor_a_region_var
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     regional = boto3.client("ec2", region_name=other)
     regional.register_image(
-        Name="debian-12-amd64-20250101-1000", Architecture="x86_64", RootDeviceName="/dev/xvda"
+        Name="debian-13-amd64-20250101-1000", Architecture="x86_64", RootDeviceName="/dev/xvda"
     )
     plan = lab_plan(region=other)
     spec_path = tmp_path / "stacklab.yaml"
@@ -410,7 +410,7 @@ def test_the_newest_official_image_is_used_and_a_missing_one_is_refused(
     time.sleep(1.1)  # EC2 creation dates have whole seconds
     # Newest by creation date, though not by name: the date decides.
     newest = ec2.register_image(
-        Name="debian-12-amd64-20240101-1000", Architecture="x86_64", RootDeviceName="/dev/xvda"
+        Name="debian-13-amd64-20240101-1000", Architecture="x86_64", RootDeviceName="/dev/xvda"
     )["ImageId"]
     up(provider(), context)
     used = {
@@ -424,7 +424,7 @@ def test_the_newest_official_image_is_used_and_a_missing_one_is_refused(
 
     for image_id in images:
         ec2.deregister_image(ImageId=image_id)
-    with pytest.raises(ProviderError, match="debian-12-amd64"):
+    with pytest.raises(ProviderError, match="debian-13-amd64"):
         provider().check(lab_plan())
 
 

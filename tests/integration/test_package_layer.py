@@ -13,9 +13,10 @@ from conftest import AioLab, in_lab_home
 
 from stacklab.cli.main import run
 from stacklab.installer.installer import last_stats
+from stacklab.plan.packages import node_packages
 from stacklab.providers.local.images import BaseImage, images_dir
 from stacklab.providers.local.nodes import node_dirs, read_marker
-from stacklab.providers.local.package_layers import cached_layer, layer_key, node_packages
+from stacklab.providers.local.package_layers import cached_layer, layer_key
 from stacklab.state.paths import lab_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -48,7 +49,7 @@ def test_a_new_lab_starts_on_the_first_labs_package_layer(lab: AioLab, tmp_path:
     first = read_marker(node_dirs(lab.directory, node.name))
     assert first is not None and first.layers[-1] == str(base)
 
-    (tmp_path / "stacklab.yaml").write_text(f"name: {SECOND_LAB}\nos: debian-12\n")
+    (tmp_path / "stacklab.yaml").write_text(f"name: {SECOND_LAB}\n")
     with in_lab_home(tmp_path):
         try:
             assert run(["up", "--until", "nodes"]) == 0

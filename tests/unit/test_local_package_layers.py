@@ -16,6 +16,7 @@ from stacklab.errors import ProviderError
 from stacklab.installer.inventory import build_inventory
 from stacklab.installer.package_layer import configured_before
 from stacklab.plan.models import Plan
+from stacklab.plan.packages import node_packages
 from stacklab.plan.planner import plan
 from stacklab.providers.local.images import STAMP as BASE_STAMP
 from stacklab.providers.local.layer_contents import UNITS_TO_ENABLE, Keep, keep, units_to_enable
@@ -29,7 +30,6 @@ from stacklab.providers.local.package_layers import (
     cached_layers,
     layer_key,
     layers_for,
-    node_packages,
     save_layer,
 )
 from stacklab.providers.local.provider import LocalProvider

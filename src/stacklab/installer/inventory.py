@@ -7,8 +7,8 @@ from typing import Any
 
 from stacklab.config.models import NetworkName, Role
 from stacklab.core.nodes import NodeAccess
-from stacklab.installer.packages import packages_for
-from stacklab.plan.models import DatapathKind, HypervisorKind, Plan, PlannedNode
+from stacklab.plan.models import DatapathKind, Plan, PlannedNode
+from stacklab.plan.packages import node_packages, virt_type
 
 REGION = "RegionOne"
 NODE_PYTHON = "/usr/bin/python3"
@@ -28,21 +28,13 @@ def ssh_common_args(access: NodeAccess) -> str:
     return " ".join(options)
 
 
-def virt_type(node: PlannedNode) -> str | None:
-    if node.hypervisor is None:
-        return None
-    return "kvm" if node.hypervisor.kind is HypervisorKind.KVM else "qemu"
-
-
 def ovs_datapath(node: PlannedNode) -> str:
     """`kernel` or `userspace`: where the node's Open vSwitch switches packets, as the plan
     decided from a probe of its kernel (no decision: userspace, which works on any kernel)."""
     return node.datapath.kind.value if node.datapath is not None else DatapathKind.USERSPACE.value
 
 
-def host_vars(
-    node: PlannedNode, access: NodeAccess, *, horizon: bool, proxy: bool = False
-) -> dict[str, Any]:
+def host_vars(plan: Plan, node: PlannedNode, access: NodeAccess) -> dict[str, Any]:
     variables: dict[str, Any] = {
         "ansible_host": access.host,
         "ansible_user": access.user,
@@ -51,9 +43,7 @@ def host_vars(
         "ansible_ssh_common_args": ssh_common_args(access),
         "ansible_python_interpreter": NODE_PYTHON,
         "node_roles": [role.value for role in node.roles],
-        "node_packages": packages_for(
-            node.roles, horizon=horizon, virt_type=virt_type(node), proxy=proxy
-        ),
+        "node_packages": node_packages(plan, node),
         "node_addresses": {nic.network.value: str(nic.address) for nic in node.nics},
         "node_address_prefixes": {nic.network.value: nic.with_prefix for nic in node.nics},
         "ovs_datapath": ovs_datapath(node),
@@ -64,7 +54,7 @@ def host_vars(
         },
     }
     if node.hypervisor is not None:
-        variables["virt_type"] = "kvm" if node.hypervisor.kind is HypervisorKind.KVM else "qemu"
+        variables["virt_type"] = virt_type(node)
     return variables
 
 
@@ -74,13 +64,7 @@ def build_inventory(plan: Plan, accesses: tuple[NodeAccess, ...]) -> dict[str, A
     missing = [node.name for node in plan.nodes if node.name not in by_name]
     if missing:
         raise ValueError(f"no SSH access for node(s) {', '.join(missing)}")
-    horizon = "horizon" in plan.services
-    hosts = {
-        node.name: host_vars(
-            node, by_name[node.name], horizon=horizon, proxy=node.name == plan.access_node
-        )
-        for node in plan.nodes
-    }
+    hosts = {node.name: host_vars(plan, node, by_name[node.name]) for node in plan.nodes}
     groups = {
         role.value: {"hosts": {node.name: None for node in plan.nodes_with(role)}} for role in Role
     }

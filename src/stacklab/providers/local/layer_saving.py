@@ -15,15 +15,11 @@ from pathlib import Path
 from stacklab.core.nodes import ProgressCallback
 from stacklab.errors import StacklabError
 from stacklab.plan.models import Plan, PlannedNode
+from stacklab.plan.packages import node_packages
 from stacklab.providers.local.naming import namespace_name
 from stacklab.providers.local.network import namespace_pids
 from stacklab.providers.local.nodes import NodeDirs, read_marker
-from stacklab.providers.local.package_layers import (
-    cached_layer,
-    layer_key,
-    node_packages,
-    save_layer,
-)
+from stacklab.providers.local.package_layers import cached_layer, layer_key, save_layer
 from stacklab.runner import Runner
 
 # Programs (as /proc/PID/comm names them) that keep data on the node's disk while they run.

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stacklab.core.nodes import NodeAccess, ProgressCallback
-from stacklab.installer.inventory import build_inventory
+from stacklab.core.nodes import ProgressCallback
 from stacklab.plan.models import Plan, PlannedNode
+from stacklab.plan.packages import node_packages
 from stacklab.providers.local.images import STAMP as BASE_STAMP
 from stacklab.providers.local.images import build_lock, images_dir
 from stacklab.providers.local.layer_contents import UNITS_TO_ENABLE, Keep, keep, units_to_enable
@@ -55,14 +55,6 @@ class LayerKey:
     @property
     def name(self) -> str:
         return f"{self.base}{MARK}{self.digest}"
-
-
-def node_packages(plan: Plan, node: PlannedNode) -> list[str]:
-    """What the installer's packages phase puts on this node: read from the inventory the
-    installer makes (addresses do not matter here), its one source of `node_packages`."""
-    nowhere = tuple(NodeAccess(n.name, "", "root", 22, Path()) for n in plan.nodes)
-    packages = build_inventory(plan, nowhere)["all"]["hosts"][node.name]["node_packages"]
-    return [str(package) for package in packages]
 
 
 def layer_key(base: Path, release: str, packages: Iterable[str]) -> LayerKey:

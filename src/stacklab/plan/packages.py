@@ -1,7 +1,9 @@
 """The Debian packages each node installs for its roles (Debian 13: OpenStack 2025.1, ML2/OVN).
 
-One list for the playbook's packages phase (a host variable of the inventory) and for
-whatever prepares them ahead of time, such as an image layer with them installed.
+They follow from the plan alone (a node's roles, its hypervisor, the lab's services and
+its access node), so the one list serves both the installer's packages phase (a host
+variable of the inventory) and what prepares them ahead of time, such as the local
+provider's image layer with them installed.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from stacklab.config.models import Role
+from stacklab.plan.models import HypervisorKind, Plan, PlannedNode
 
 COMMON = ("python3-openstackclient",)
 # Installed before the OVN packages, in an apt run of its own: in one transaction with them,
@@ -59,3 +62,20 @@ def packages_for(
         if role is Role.CONTROLLER and horizon:
             chosen.update(HORIZON)
     return sorted(chosen)
+
+
+def virt_type(node: PlannedNode) -> str | None:
+    """`kvm` or `qemu` for a node with a hypervisor, None for one without."""
+    if node.hypervisor is None:
+        return None
+    return "kvm" if node.hypervisor.kind is HypervisorKind.KVM else "qemu"
+
+
+def node_packages(plan: Plan, node: PlannedNode) -> list[str]:
+    """What the installer's packages phase puts on this node of the plan."""
+    return packages_for(
+        node.roles,
+        horizon="horizon" in plan.services,
+        virt_type=virt_type(node),
+        proxy=node.name == plan.access_node,
+    )
