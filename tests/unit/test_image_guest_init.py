@@ -137,3 +137,41 @@ def test_a_console_still_booting_is_not_finished() -> None:
     assert markers.booted and not markers.finished
     assert markers.address is None
     assert not read_markers("").booted
+
+
+def test_disk_lists_are_read_oldest_first_and_a_disk_marker_is_not_one() -> None:
+    console = (
+        "STACKLAB-DISK vda 1048576\r\nSTACKLAB-DISKS vda:1048576\r\n"
+        "STACKLAB-DISKS vda:1048576 vdb:1073741824\r\nSTACKLAB-DISKS\r\n"
+    )
+    assert console_markers.disk_lists(console) == [
+        {"vda": 1048576},
+        {"vda": 1048576, "vdb": 1073741824},
+        {},
+    ]
+    assert read_markers(console).disk == ("vda", 1048576)
+
+
+def test_the_disk_watcher_prints_the_disks_again_when_one_comes_or_goes(tmp_path: Path) -> None:
+    script = render_init(VIRTIO_MODULES)
+    function = script[script.index("watch_disks() {") : script.index("\nwatch_disks &")]
+    sys_block = tmp_path / "block"
+    (sys_block / "vda").mkdir(parents=True)
+    (sys_block / "vda" / "size").write_text("2048\n")
+    watcher = function.replace("/sys/block", str(sys_block)).replace("sleep 2", "sleep 0.2")
+    with subprocess.Popen(
+        ["sh", "-c", f"{watcher}\nwatch_disks"], stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        (sys_block / "vdb").mkdir()
+        (sys_block / "vdb" / "size").write_text("4\n")
+        second = process.stdout.readline()
+        shutil.rmtree(sys_block / "vdb")
+        third = process.stdout.readline()
+        process.kill()
+    assert console_markers.disk_lists(first + second + third) == [
+        {"vda": 1048576},
+        {"vda": 1048576, "vdb": 2048},
+        {"vda": 1048576},
+    ]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 BOOTED = "STACKLAB-BOOTED"
 DISK = "STACKLAB-DISK"  # "STACKLAB-DISK vda <bytes>": the virtio disk is there
+# "STACKLAB-DISKS vda:<bytes> vdb:<bytes>": the virtio disks, printed again at every change
+DISKS = "STACKLAB-DISKS"
 ADDRESS = "STACKLAB-ADDRESS"  # "STACKLAB-ADDRESS <ipv4>"
 DHCP_FAILED = "STACKLAB-DHCP-FAILED"
 METADATA_OK = "STACKLAB-METADATA-OK"  # "STACKLAB-METADATA-OK <instance id>"
@@ -23,6 +25,7 @@ SSH_UNAVAILABLE = "STACKLAB-SSH-UNAVAILABLE"  # "STACKLAB-SSH-UNAVAILABLE <why>"
 # line start and every value stops at the first blank (the console adds "\r\n").
 _ADDRESS = re.compile(ADDRESS + r" (\d{1,3}(?:\.\d{1,3}){3})\b")
 _DISK = re.compile(DISK + r" (\w+) (\d+)")
+_DISKS = re.compile(DISKS + r"((?: vd[a-z]+:\d+)*)")
 _METADATA_OK = re.compile(METADATA_OK + r" (\S+)")
 _HOSTNAME = re.compile(HOSTNAME + r" ([A-Za-z0-9-]+)")
 _WHY = r" ([^\r\n]*)"
@@ -65,6 +68,14 @@ def read_markers(console: str) -> ConsoleMarkers:
         ssh_ready=SSH_READY in console,
         ssh_unavailable=_reason(SSH_UNAVAILABLE, console),
     )
+
+
+def disk_lists(console: str) -> list[dict[str, int]]:
+    """Each list of virtio disks the guest printed, oldest first: device name to bytes."""
+    return [
+        {name: int(size) for name, size in (item.split(":") for item in found.split())}
+        for found in _DISKS.findall(console)
+    ]
 
 
 def _reason(marker: str, console: str) -> str | None:

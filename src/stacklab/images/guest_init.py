@@ -1,7 +1,8 @@
 """What the test image runs: /init (PID 1), the DHCP hook, and the few files in /etc.
 
 /init prints the console markers of `console_markers`, in this order: booted, disk,
-address, metadata, hostname, SSH. It never exits: when PID 1 exits the kernel panics.
+address, metadata, hostname, SSH; and the list of disks whenever it changes. It never
+exits: when PID 1 exits the kernel panics.
 """
 
 from __future__ import annotations
@@ -49,6 +50,21 @@ done
 if [ -e /sys/block/vda/size ]; then
     echo "@DISK@ vda $(( $(cat /sys/block/vda/size) * 512 ))"
 fi
+
+# Every change of the virtio disks (a volume attached or detached while the guest runs),
+# as one line: "@DISKS@ vda:<bytes> vdb:<bytes>" (or nothing after the marker).
+watch_disks() {
+    seen=unset
+    while :; do
+        disks=
+        for disk in /sys/block/vd*; do
+            [ -e "$disk/size" ] && disks="$disks ${disk##*/}:$(( $(cat "$disk/size") * 512 ))"
+        done
+        [ "$disks" != "$seen" ] && echo "@DISKS@$disks" && seen=$disks
+        sleep 2
+    done
+}
+watch_disks &
 
 # Answers: 0 with the body in $2, 1 for a definite no (4xx), 2 for worth trying again.
 # busybox wget crashed in guests under Nova; a hand-written GET over nc works.
@@ -201,6 +217,7 @@ def render_init(modules: tuple[str, ...]) -> str:
         "HOSTNAME_FAILED": marker.HOSTNAME_FAILED,
         "BOOTED": marker.BOOTED,
         "DISK": marker.DISK,
+        "DISKS": marker.DISKS,
         "ADDRESS": marker.ADDRESS,
         "DHCP_FAILED": marker.DHCP_FAILED,
         "METADATA_OK": marker.METADATA_OK,
