@@ -239,8 +239,8 @@ class OpenStackCloud:
             return [_str(k.name) for k in self._conn.compute.keypairs()]
 
     def services(self) -> list[ServiceRecord]:
-        """Nova's services and Neutron's agents, each up or not."""
-        with _calling("list compute services and network agents"):
+        """Nova's and Cinder's services and Neutron's agents, each up or not."""
+        with _calling("list compute and volume services and network agents"):
             found = [
                 ServiceRecord("compute", _str(s.binary), _str(s.host), s.state == "up")
                 for s in self._conn.compute.services()
@@ -249,6 +249,11 @@ class OpenStackCloud:
                 ServiceRecord("network", _str(a.agent_type), _str(a.host), bool(a.is_alive))
                 for a in self._conn.network.agents()
             ]
+            if self._conn.has_service("block-storage"):
+                found += [
+                    ServiceRecord("volume", _str(s.binary), _str(s.host), s.state == "up")
+                    for s in self._conn.block_storage.services()
+                ]
         return found
 
     # Servers

@@ -111,9 +111,9 @@ class FloatingIpRecord:
 
 @dataclass(frozen=True)
 class ServiceRecord:
-    """A Nova service or a Neutron agent, alive or not."""
+    """A Nova or Cinder service or a Neutron agent, alive or not."""
 
-    kind: str  # "compute" or "network"
+    kind: str  # "compute", "volume" or "network"
     name: str
     host: str
     up: bool

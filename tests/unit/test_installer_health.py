@@ -46,6 +46,20 @@ def test_multinode_expects_a_chassis_on_every_compute_and_the_gateway_on_the_net
     assert not any(name.startswith("network controller") for name in expected)
 
 
+def test_cinder_expects_its_scheduler_on_the_controller_and_its_volume_service_on_storage() -> None:
+    expected = expected_services(
+        planned_roles(plan_for(topology={"preset": "multinode"}, services={"cinder": True}))
+    )
+    assert "volume controller/cinder-scheduler" in expected
+    assert "volume storage@ceph/cinder-volume" in expected
+    assert not any(name.startswith("volume compute") for name in expected)
+    aio = expected_services(planned_roles(plan_for(services={"cinder": True})))
+    assert {"volume aio/cinder-scheduler", "volume aio@ceph/cinder-volume"} <= aio
+    assert not any(name.startswith("volume") for name in expected_services(
+        planned_roles(plan_for(topology={"preset": "multinode"}))
+    ))  # fmt: skip
+
+
 def test_health_is_ok_only_with_everything_up_and_nothing_missing() -> None:
     up = ServiceRecord("compute", "nova-compute", "aio", True)
     down = ServiceRecord("network", "L3 agent", "aio", False)

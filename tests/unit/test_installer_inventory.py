@@ -124,7 +124,8 @@ def test_no_secret_value_is_in_the_inventory_or_variables(tmp_path: Path) -> Non
 
 
 def test_the_phases_are_steps_of_the_plan_in_the_same_order() -> None:
-    steps = [step for step in plan_for().step_names if step in PHASES]
+    every_service = {"cinder": True, "octavia": True, "horizon": True}
+    steps = [step for step in plan_for(services=every_service).step_names if step in PHASES]
     assert steps == list(PHASES)
 
 
@@ -140,6 +141,35 @@ def test_each_node_gets_the_packages_of_its_roles() -> None:
     assert {"ovn-host", "neutron-ovn-metadata-agent"} <= set(hosts["compute1"]["node_packages"])
     assert "nova-compute-qemu" in hosts["compute1"]["node_packages"]
     assert hosts["storage"]["node_packages"] == ["python3-openstackclient"]
+    assert not {"cinder-api", "qemu-block-extra"} & set(hosts["controller"]["node_packages"])
+
+
+def test_cinder_puts_ceph_and_cinder_volume_on_the_storage_node_and_librbd_on_computes() -> None:
+    lab = plan_for(topology={"preset": "multinode"}, services={"cinder": True})
+    hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
+    storage = set(hosts["storage"]["node_packages"])
+    assert {"ceph-mon", "ceph-mgr", "ceph-osd", "cinder-volume", "python3-rbd"} <= storage
+    assert {"cinder-api", "cinder-scheduler", "python3-rbd"} <= set(
+        hosts["controller"]["node_packages"]
+    )
+    assert "cinder-volume" not in hosts["controller"]["node_packages"]
+    for compute in ("compute1", "compute2"):
+        assert "qemu-block-extra" in hosts[compute]["node_packages"]
+        assert "ceph-osd" not in hosts[compute]["node_packages"]
+    assert not {"ceph-common", "cinder-api"} & set(hosts["network"]["node_packages"])
+    variables = extra_vars(lab, Path("/secrets.json"))
+    assert variables["cinder_enabled"] is True
+    assert variables["ceph_mon_address"] == str(lab.node("storage").management_address)
+
+
+def test_the_aio_with_cinder_runs_everything_on_its_one_node() -> None:
+    lab = plan_for(services={"cinder": True})
+    packages = set(build_inventory(lab, accesses(lab))["all"]["hosts"]["aio"]["node_packages"])
+    assert {"ceph-osd", "cinder-volume", "cinder-api", "qemu-block-extra"} <= packages
+    assert extra_vars(lab, Path("/s.json"))["ceph_mon_address"] == str(
+        lab.node("aio").management_address
+    )
+    assert extra_vars(plan_for(), Path("/s.json"))["ceph_mon_address"] is None
 
 
 def test_no_linuxbridge_dhcp_or_l3_agent_is_installed_anywhere() -> None:

@@ -195,7 +195,9 @@ def test_step_names_come_from_the_plan_in_order() -> None:
     names = list(planned.step_names)
     assert names[:3] == ["preflight", "networks", "nodes"]
     assert names[-3:] == ["bootstrap", "access", "verify"]
-    assert names.index("network") < names.index("block-storage") < names.index("load-balancer")
+    # Ceph comes before Glance (its image store) and nova-compute (libvirt's Ceph key).
+    assert names.index("identity") < names.index("block-storage") < names.index("image")
+    assert names.index("network") < names.index("load-balancer")
     assert names.index("load-balancer") < names.index("dashboard") < names.index("bootstrap")
     assert len(names) == len(set(names))
     lean = plan_for(services={"horizon": False}).step_names

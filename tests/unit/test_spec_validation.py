@@ -229,6 +229,39 @@ BAD_SPECS = [
         "true or false",
     ),
     bad(
+        "cinder-without-storage-node",
+        """
+        name: lab
+        topology:
+          nodes:
+            - {name: aio, roles: [controller, network, compute]}
+        services:
+          cinder: true
+        """,
+        "services.cinder",
+        6,
+        "True",
+        ("Ceph on the node with the storage role", "'aio'"),
+        "add 'storage' to the roles of one node",
+    ),
+    bad(
+        "two-storage-nodes",
+        """
+        name: lab
+        topology:
+          nodes:
+            - {name: aio, roles: [controller, network, compute, storage]}
+            - {name: st2, roles: [storage]}
+        services:
+          cinder: true
+        """,
+        "topology.nodes",
+        3,
+        "['aio', 'st2']",
+        "2 nodes have the storage role; stacklab runs one Ceph node",
+        "keep the storage role on one node only",
+    ),
+    bad(
         "preset-and-nodes",
         """
         name: lab

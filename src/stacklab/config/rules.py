@@ -89,9 +89,37 @@ def topology_problems(spec: Spec, nodes: tuple[NodeSpec, ...]) -> list[Problem]:
                     fix=f"keep the {role.value} role on one node only",
                 )
             )
+    problems += _storage_problems(spec, nodes)
     if isinstance(spec.provider, SshProvider):
         problems.extend(_ssh_host_problems(spec.provider, nodes))
     return problems
+
+
+def _storage_problems(spec: Spec, nodes: tuple[NodeSpec, ...]) -> list[Problem]:
+    """Cinder's volumes live in a one-node Ceph on the node with the storage role: Cinder
+    needs exactly one such node (the all-in-one preset gives its node the role itself)."""
+    holders = [node.name for node in nodes if Role.STORAGE in node.roles]
+    if spec.services.cinder and not holders:
+        return [
+            Problem(
+                field="services.cinder",
+                value=True,
+                why="Cinder keeps its volumes in Ceph on the node with the storage role, and "
+                f"no node of {[node.name for node in nodes]} has it",
+                fix="add 'storage' to the roles of one node, or set services.cinder: false",
+            )
+        ]
+    if len(holders) > 1:
+        return [
+            Problem(
+                field="topology.nodes",
+                value=holders,
+                why=f"{len(holders)} nodes have the storage role; stacklab runs one Ceph "
+                "node (one mon, one OSD)",
+                fix="keep the storage role on one node only",
+            )
+        ]
+    return []
 
 
 def _ssh_host_problems(provider: SshProvider, nodes: tuple[NodeSpec, ...]) -> list[Problem]:

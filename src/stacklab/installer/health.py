@@ -1,5 +1,5 @@
 """The OpenStack services of a lab as its APIs report them, next to what the plan expects:
-Nova's services up, Neutron's agents alive. For `stacklab status`."""
+Nova's and Cinder's services up, Neutron's agents alive. For `stacklab status`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ from stacklab.plan.models import Plan
 
 CONTROLLER_SERVICES = ("nova-conductor", "nova-scheduler")
 COMPUTE_SERVICES = ("nova-compute",)
+# services.cinder: the scheduler on the controller; cinder-volume on the storage node, listed
+# by Cinder as NODE@BACKEND (the back end's section in cinder.conf, roles/cinder).
+CINDER_CONTROLLER_SERVICES = ("cinder-scheduler",)
+CINDER_VOLUME = "cinder-volume"
+CINDER_BACKEND = "ceph"
 
 
 @dataclass(frozen=True)
@@ -42,26 +47,38 @@ NodeRoles = Mapping[str, Sequence[Role]]
 
 
 def planned_roles(plan: Plan) -> dict[str, tuple[Role, ...]]:
-    return {node.name: node.roles for node in plan.nodes}
+    """Each node's roles, the storage role only where it runs something (Cinder is on)."""
+    cinder = "cinder" in plan.services
+    return {
+        node.name: tuple(role for role in node.roles if cinder or role is not Role.STORAGE)
+        for node in plan.nodes
+    }
 
 
 def expected_services(nodes: NodeRoles) -> set[str]:
-    """Every Nova service and Neutron agent these nodes run, as `label` names them."""
+    """Every Nova and Cinder service and Neutron agent these nodes run, as `label` names
+    them. Cinder runs where a node has the storage role (`planned_roles` keeps it only with
+    Cinder on): its scheduler on the controller, cinder-volume on the storage node."""
+    cinder = any(Role.STORAGE in roles for roles in nodes.values())
     expected: set[str] = set()
     for node, roles in nodes.items():
         names: list[tuple[str, str]] = []
         if Role.CONTROLLER in roles:
-            names += [("compute", name) for name in CONTROLLER_SERVICES]
+            names += [("compute", f"{node}/{name}") for name in CONTROLLER_SERVICES]
+            if cinder:
+                names += [("volume", f"{node}/{name}") for name in CINDER_CONTROLLER_SERVICES]
         if Role.COMPUTE in roles:
-            names += [("compute", name) for name in COMPUTE_SERVICES]
-        names += [("network", name) for name in node_agents(roles)]
-        expected |= {f"{kind} {node}/{name}" for kind, name in names}
+            names += [("compute", f"{node}/{name}") for name in COMPUTE_SERVICES]
+        if Role.STORAGE in roles:
+            names.append(("volume", f"{node}@{CINDER_BACKEND}/{CINDER_VOLUME}"))
+        names += [("network", f"{node}/{name}") for name in node_agents(roles)]
+        expected |= {f"{kind} {where}" for kind, where in names}
     return expected
 
 
 def cloud_health(lab: str, nodes: NodeRoles, lab_directory: Path) -> CloudHealth:
-    """Compute services and network agents of the lab. Never raises for a cloud that is not
-    there yet or does not answer: the reason comes back in `error`."""
+    """Compute and volume services and network agents of the lab. Never raises for a cloud
+    that is not there yet or does not answer: the reason comes back in `error`."""
     try:
         cloud = connect(admin_credentials(lab, lab_directory))
         try:

@@ -118,5 +118,17 @@ def extra_vars(plan: Plan, secrets_file: Path) -> dict[str, Any]:
         "provider_mtu": provider.mtu,
         "tenant_mtu": plan.tenant_mtu,
         "horizon_enabled": "horizon" in plan.services,
+        "cinder_enabled": "cinder" in plan.services,
+        "octavia_enabled": "octavia" in plan.services,
+        "ceph_mon_address": ceph_mon_address(plan),
         "secrets_file": str(secrets_file),
     }
+
+
+def ceph_mon_address(plan: Plan) -> str | None:
+    """Where Ceph's one monitor answers: the storage node (the spec rules allow one), None
+    without Cinder."""
+    storage = plan.nodes_with(Role.STORAGE)
+    if "cinder" not in plan.services or not storage:
+        return None
+    return str(storage[0].management_address)

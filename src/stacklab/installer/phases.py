@@ -21,6 +21,16 @@ SECRET_NAMES: tuple[str, ...] = (
     "neutron_db_password",
     "neutron_password",
     "metadata_secret",
+    "cinder_db_password",
+    "cinder_password",
+    # 16 random bytes each (hex): the roles make Ceph's cluster id, its cephx keys and the
+    # libvirt secret's UUID of them (filter_plugins), so every node agrees with no fetching.
+    "ceph_fsid",
+    "ceph_cinder_key",
+    "ceph_glance_key",
+    "libvirt_ceph_secret",
+    "octavia_db_password",
+    "octavia_password",
 )
 
 

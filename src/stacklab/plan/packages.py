@@ -45,11 +45,38 @@ BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.STORAGE: (),
 }
 HORIZON = ("openstack-dashboard-apache",)
+# services.cinder: a one-node Ceph and cinder-volume on the storage node; Cinder's API and
+# scheduler, and Glance's RBD store, on the controller; QEMU's RBD block driver where
+# instances run (this kernel has no RBD client: QEMU reaches Ceph through librbd).
+CEPH_CLIENT = ("ceph-common", "python3-rbd", "python3-rados")
+CINDER_BY_ROLE: dict[Role, tuple[str, ...]] = {
+    Role.CONTROLLER: ("cinder-api", "cinder-scheduler", *CEPH_CLIENT),
+    Role.NETWORK: (),
+    Role.COMPUTE: ("qemu-block-extra", *CEPH_CLIENT),
+    Role.STORAGE: (
+        "ceph-mon",
+        "ceph-mgr",
+        "ceph-osd",
+        "uuid-runtime",
+        "cinder-volume",
+        *CEPH_CLIENT,
+    ),
+}
+# services.octavia: the API with OVN's provider driver, and the driver agent that carries
+# OVN's load balancer status back to Octavia. No amphora: no worker, health manager or
+# housekeeping.
+OCTAVIA = ("octavia-api", "octavia-driver-agent", "python3-ovn-octavia-provider")
 PROXY = ("nginx", "openssl")  # the TLS reverse proxy, on the access node only
 
 
 def packages_for(
-    roles: Iterable[Role], *, horizon: bool, virt_type: str | None, proxy: bool = False
+    roles: Iterable[Role],
+    *,
+    horizon: bool,
+    virt_type: str | None,
+    proxy: bool = False,
+    cinder: bool = False,
+    octavia: bool = False,
 ) -> list[str]:
     """Sorted and unique: the packages of a node with these roles."""
     chosen = set(COMMON)
@@ -57,6 +84,10 @@ def packages_for(
         chosen.update(PROXY)
     for role in roles:
         chosen.update(BY_ROLE[role])
+        if cinder:
+            chosen.update(CINDER_BY_ROLE[role])
+        if role is Role.CONTROLLER and octavia:
+            chosen.update(OCTAVIA)
         if role is Role.COMPUTE:
             chosen.add(f"nova-compute-{virt_type or 'qemu'}")
         if role is Role.CONTROLLER and horizon:
@@ -78,4 +109,6 @@ def node_packages(plan: Plan, node: PlannedNode) -> list[str]:
         horizon="horizon" in plan.services,
         virt_type=virt_type(node),
         proxy=node.name == plan.access_node,
+        cinder="cinder" in plan.services,
+        octavia="octavia" in plan.services,
     )

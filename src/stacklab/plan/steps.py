@@ -49,6 +49,14 @@ STEPS: tuple[StepDefinition, ...] = (
     StepDefinition("packages", "install the OpenStack packages", Handler.INSTALL_PACKAGES),
     StepDefinition("database", "MariaDB, RabbitMQ, memcached", Handler.INSTALL),
     StepDefinition("identity", "Keystone and the service catalog", Handler.INSTALL),
+    # Before the image and compute phases: Glance keeps its images in Ceph and nova-compute's
+    # libvirt gets Ceph's key, so both need the cluster and its keys first.
+    StepDefinition(
+        "block-storage",
+        "Ceph (mon, mgr, an OSD on a file) and Cinder on RBD on the storage node",
+        Handler.INSTALL,
+        needed=lambda spec: spec.services.cinder,
+    ),
     StepDefinition("image", "Glance", Handler.INSTALL),
     StepDefinition("placement", "Placement", Handler.INSTALL),
     StepDefinition("compute", "Nova: API, conductor, scheduler, noVNC, compute", Handler.INSTALL),
@@ -58,12 +66,11 @@ STEPS: tuple[StepDefinition, ...] = (
         Handler.INSTALL,
     ),
     StepDefinition(
-        "block-storage",
-        "Cinder with LVM on the storage node",
-        None,
-        needed=lambda spec: spec.services.cinder,
+        "load-balancer",
+        "Octavia with OVN's provider driver (no amphorae)",
+        Handler.INSTALL,
+        needed=lambda spec: spec.services.octavia,
     ),
-    StepDefinition("load-balancer", "Octavia", None, needed=lambda spec: spec.services.octavia),
     StepDefinition(
         "dashboard", "Horizon", Handler.INSTALL, needed=lambda spec: spec.services.horizon
     ),

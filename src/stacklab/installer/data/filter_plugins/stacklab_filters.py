@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stacklab.installer.agents import expected_agents, missing_agents
+from stacklab.installer.ceph_keys import cephx_key, secret_uuid
 from stacklab.installer.interfaces import interface_for_address
 
 
@@ -15,4 +16,6 @@ class FilterModule:
             "interface_for_address": interface_for_address,
             "expected_agents": expected_agents,
             "missing_agents": missing_agents,
+            "cephx_key": cephx_key,
+            "secret_uuid": secret_uuid,
         }
