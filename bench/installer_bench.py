@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import Counter
-from pathlib import Path
 
-from labbench import lab_home, stacklab
+from labbench import lab_home, node_memory, stacklab
 
 LAB = "ibench"
 SPEC = f"name: {LAB}\n"
@@ -50,43 +48,6 @@ def changed_tasks() -> int:
     return total
 
 
-def _pss_kib(pid: Path) -> int:
-    for line in (pid / "smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1])
-    return 0
-
-
-def _parent(process: Path) -> str | None:
-    try:
-        return (process / "stat").read_text().rsplit(") ", 1)[1].split()[1]
-    except (OSError, IndexError):
-        return None
-
-
-def node_memory(node: str) -> tuple[int, Counter[str]]:
-    """PSS of every process in the node's PID namespace (KiB), and per program."""
-    from stacklab.providers.local.naming import namespace_name
-    from stacklab.providers.local.nodes import leaders
-
-    nspawn = str(leaders(namespace_name(LAB, node))[0])
-    init = next(p for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == nspawn)
-    namespace = (init / "ns" / "pid").readlink()
-    total, per_program = 0, Counter[str]()
-    for process in Path("/proc").iterdir():
-        try:
-            if not process.name.isdigit() or (process / "ns" / "pid").readlink() != namespace:
-                continue
-            kib = _pss_kib(process)
-            argv = (process / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue  # ended meanwhile
-        program = next((a for a in argv[:3] if b"/usr/bin/" in a or b"/usr/sbin/" in a), argv[0])
-        total += kib
-        per_program[Path(program.decode(errors="replace")).name or "?"] += kib
-    return total, per_program
-
-
 def report(title: str, seconds: float, phases: dict[str, float]) -> None:
     print(f"{title}: {seconds:.0f} s")
     print("  " + ", ".join(f"{step} {phases[step]:.0f}" for step in phases))
@@ -101,7 +62,7 @@ def main() -> None:
             cold = stacklab("up", "--until", LAST_PHASE)
             report("cold install (new lab)", cold, phase_seconds())
             time.sleep(SETTLE_S)
-            total, per_program = node_memory("aio")
+            total, per_program = node_memory(LAB, "aio")
             print(f"memory of the AIO node (PSS, no guest): {total / 1024:.0f} MiB")
             for program, kib in per_program.most_common(12):
                 print(f"  {kib / 1024:6.0f} MiB {program}")

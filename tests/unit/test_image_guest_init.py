@@ -48,6 +48,9 @@ def test_every_placeholder_is_filled_and_every_marker_is_printed() -> None:
         console_markers.HOSTNAME_FAILED,
         console_markers.SSH_READY,
         console_markers.SSH_UNAVAILABLE,
+        console_markers.HTTP_READY,
+        console_markers.HTTP_UNAVAILABLE,
+        console_markers.DISKS,
     ):
         assert marker in script
     assert script.index(console_markers.BOOTED) < script.index("insmod")
@@ -60,6 +63,9 @@ def test_every_placeholder_is_filled_and_every_marker_is_printed() -> None:
     # The hostname is set after the metadata answered and before SSH is decided, so a
     # finished console always says it.
     assert script.index("\n    set_hostname\n") < script.index("\n    start_ssh\n")
+    # The page names the guest: written after the hostname is set.
+    assert script.index("\n    set_hostname\n") < script.index("\n    serve_hostname\n")
+    assert "httpd -p 80 -h /www" in script
 
 
 def test_init_never_ends_since_pid_1_exiting_panics_the_kernel() -> None:

@@ -19,6 +19,9 @@ METADATA_FAILED = "STACKLAB-METADATA-FAILED"  # "STACKLAB-METADATA-FAILED <why>"
 HOSTNAME = "STACKLAB-HOSTNAME"  # "STACKLAB-HOSTNAME <name>": set from the metadata
 HOSTNAME_FAILED = "STACKLAB-HOSTNAME-FAILED"  # "STACKLAB-HOSTNAME-FAILED <why>"
 SSH_READY = "STACKLAB-SSH-READY"
+# "STACKLAB-HTTP-READY <port>": GET / on the port answers with the guest's hostname
+HTTP_READY = "STACKLAB-HTTP-READY"
+HTTP_UNAVAILABLE = "STACKLAB-HTTP-UNAVAILABLE"  # "STACKLAB-HTTP-UNAVAILABLE <why>"
 SSH_UNAVAILABLE = "STACKLAB-SSH-UNAVAILABLE"  # "STACKLAB-SSH-UNAVAILABLE <why>"
 
 # Kernel messages can land in the middle of a marker's line, so nothing is anchored to a
@@ -43,6 +46,7 @@ class ConsoleMarkers:
     hostname_failure: str | None
     ssh_ready: bool
     ssh_unavailable: str | None
+    http_ready: bool = False  # an image older than the marker never says it
 
     @property
     def finished(self) -> bool:
@@ -67,6 +71,7 @@ def read_markers(console: str) -> ConsoleMarkers:
         hostname_failure=_reason(HOSTNAME_FAILED, console),
         ssh_ready=SSH_READY in console,
         ssh_unavailable=_reason(SSH_UNAVAILABLE, console),
+        http_ready=HTTP_READY in console,
     )
 
 

@@ -1,7 +1,7 @@
 """What the test image runs: /init (PID 1), the DHCP hook, and the few files in /etc.
 
 /init prints the console markers of `console_markers`, in this order: booted, disk,
-address, metadata, hostname, SSH; and the list of disks whenever it changes. It never
+address, metadata, hostname, HTTP, SSH; and the list of disks whenever it changes. It never
 exits: when PID 1 exits the kernel panics.
 """
 
@@ -27,6 +27,7 @@ MODULES_DIRECTORY = "lib/modules"
 DHCP_SCRIPT_PATH = "etc/udhcpc.script"
 DROPBEAR_PATH = "usr/sbin/dropbear"
 METADATA_ADDRESS = "169.254.169.254"
+HTTP_PORT = 80
 INSTANCE_ID_PATH = "/latest/meta-data/instance-id"
 HOSTNAME_PATH = "/latest/meta-data/hostname"  # Nova: the server's hostname + its dhcp_domain
 PUBLIC_KEY_PATH = "/latest/meta-data/public-keys/0/openssh-key"
@@ -108,6 +109,18 @@ set_hostname() {
     fi
 }
 
+# A load balancer's member: busybox httpd answers every GET / with the guest's hostname, so
+# a client sees which member served it.
+serve_hostname() {
+    mkdir -p /www
+    hostname > /www/index.html
+    if httpd -p @HTTP_PORT@ -h /www; then
+        echo "@HTTP_READY@ @HTTP_PORT@"
+    else
+        echo "@HTTP_UNAVAILABLE@ busybox httpd did not start"
+    fi
+}
+
 start_ssh() {
     if [ ! -x /@DROPBEAR@ ]; then
         echo "@SSH_UNAVAILABLE@ this image has no SSH server"
@@ -138,6 +151,7 @@ then
         echo "@METADATA_FAILED@ ${failure:-empty instance id}"
     fi
     set_hostname
+    serve_hostname
     start_ssh
 else
     echo @DHCP_FAILED@
@@ -223,6 +237,9 @@ def render_init(modules: tuple[str, ...]) -> str:
         "METADATA_OK": marker.METADATA_OK,
         "METADATA_FAILED": marker.METADATA_FAILED,
         "SSH_READY": marker.SSH_READY,
+        "HTTP_PORT": str(HTTP_PORT),
+        "HTTP_READY": marker.HTTP_READY,
+        "HTTP_UNAVAILABLE": marker.HTTP_UNAVAILABLE,
         "SSH_UNAVAILABLE": marker.SSH_UNAVAILABLE,
     }
     script = INIT_TEMPLATE
