@@ -32,6 +32,9 @@ AIO_SPEC = f"""\
 name: {AIO_LAB}
 """
 KILLED_DURING = "compute"
+# The home of a lab that is up already: the tests use it instead of making the shared one
+# (run only the modules that need no fresh lab; tests marked lab_teardown take it down).
+REUSE_VARIABLE = "STACKLAB_TEST_LAB_HOME"
 STACKLAB = str(Path(sys.executable).with_name("stacklab"))
 
 
@@ -83,10 +86,22 @@ def up_killed_during(phase: str, directory: Path) -> None:
         process.send_signal(signal.SIGKILL)
 
 
+def reused_lab(home: Path) -> AioLab:
+    """A lab already up in `home` (its stacklab.yaml, state and clouds.yaml there), for a
+    developer who runs a few tests against a lab of their own: made and removed by them."""
+    with in_lab_home(home):
+        plan = api.plan_file()
+        return AioLab(plan.lab, home, plan, lab_dir(plan.lab), KILLED_DURING, 0.0)
+
+
 @pytest.fixture(scope="session")
 def aio_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AioLab]:
     if os.geteuid() != 0 or shutil.which("systemd-nspawn") is None:
         pytest.skip("the local provider needs root and systemd-nspawn")
+    reuse = os.environ.get(REUSE_VARIABLE)
+    if reuse:
+        yield reused_lab(Path(reuse))
+        return
     home = tmp_path_factory.mktemp("aio")
     (home / "stacklab.yaml").write_text(AIO_SPEC)
     try:
