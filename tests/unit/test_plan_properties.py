@@ -42,15 +42,17 @@ def nics_of(roles: list[Role]) -> int:
 
 @st.composite
 def node_lists(draw: st.DrawFn) -> list[list[Role]]:
-    """Roles per node: one controller, one network node, at least one compute."""
+    """Roles per node: one controller, one network node, at least one compute, at most one
+    storage node (one Ceph node)."""
     count = draw(st.integers(min_value=1, max_value=12))
     roles: list[set[Role]] = [set() for _ in range(count)]
     roles[draw(st.integers(0, count - 1))].add(Role.CONTROLLER)
     roles[draw(st.integers(0, count - 1))].add(Role.NETWORK)
     roles[draw(st.integers(0, count - 1))].add(Role.COMPUTE)
+    if draw(st.booleans()):
+        roles[draw(st.integers(0, count - 1))].add(Role.STORAGE)
     for node_roles in roles:
-        extra = draw(st.sets(st.sampled_from([Role.COMPUTE, Role.STORAGE]), max_size=2))
-        node_roles |= extra
+        node_roles |= draw(st.sets(st.just(Role.COMPUTE), max_size=1))
         if not node_roles:
             node_roles.add(Role.COMPUTE)
     return [[role for role in Role if role in node_roles] for node_roles in roles]
@@ -107,7 +109,12 @@ def specs(draw: st.DrawFn) -> Spec:
             "topology": {"nodes": nodes},
             "networks": networks,
             "hypervisor": draw(st.sampled_from(["auto", "qemu"])),
-            "services": {"cinder": draw(st.booleans()), "octavia": draw(st.booleans())},
+            # Cinder needs the storage node (config.rules).
+            "services": {
+                "cinder": any(Role.STORAGE in roles for roles in node_roles)
+                and draw(st.booleans()),
+                "octavia": draw(st.booleans()),
+            },
         }
     )
 
