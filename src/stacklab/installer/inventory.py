@@ -119,7 +119,6 @@ def extra_vars(plan: Plan, secrets_file: Path) -> dict[str, Any]:
         "tenant_mtu": plan.tenant_mtu,
         "horizon_enabled": "horizon" in plan.services,
         "cinder_enabled": "cinder" in plan.services,
-        "octavia_enabled": "octavia" in plan.services,
         "ceph_mon_address": ceph_mon_address(plan),
         "secrets_file": str(secrets_file),
     }
