@@ -107,8 +107,7 @@ def render_sources(release: str, apt: AptSettings) -> str:
 USER_MANAGER_FILES = {
     "var/lib/systemd/linger/root": "",
     "etc/systemd/system/user@.service.d/stacklab.conf": (
-        "# Written by stacklab: see providers/local/node_files.py.\n"
-        "[Service]\nTimeoutStopSec=5s\n"
+        "# Written by stacklab: see providers/local/node_files.py.\n[Service]\nTimeoutStopSec=5s\n"
     ),
 }
 
