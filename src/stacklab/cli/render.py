@@ -22,8 +22,9 @@ def plan_view(plan: Plan) -> RenderableType:
         f" on {plan.provider}: {plan.os} (OpenStack {plan.openstack_series}), "
         f"tenant MTU {plan.tenant_mtu} (overlay MTU - {plan.tunnel.overhead} bytes of "
         f"{plan.tunnel.name}: {plan.tunnel.made_of}), services {', '.join(plan.services)}",
-        f" in {plan.region}" if plan.region else "",
-        f" (profile {plan.profile})" if plan.profile else "",
+        f" in {plan.zone or plan.region}" if plan.region else "",
+        f" (project {plan.project})" if plan.project else "",
+        f" (credentials {plan.profile})" if plan.profile else "",
     )
     networks = Table(title="Networks", title_justify="left")
     for column in ("network", "cidr", "gateway", "mtu", "vip / floating IPs"):
@@ -92,6 +93,15 @@ def plan_view(plan: Plan) -> RenderableType:
 
 def _way_in_and_out(plan: Plan) -> list[RenderableType]:
     parts: list[RenderableType] = []
+    if plan.fabric is not None and plan.provider != plan.fabric:
+        parts.append(
+            Text(
+                f"Fabric: {plan.fabric}, emulated on this host: a routed subnet per network, "
+                "the source/destination check on every node interface except the router's; "
+                f"{plan.access_node}'s public address {plan.public_address} is NATed to its "
+                "uplink address"
+            )
+        )
     if plan.router is not None:
         router = plan.router
         parts.append(
@@ -102,7 +112,7 @@ def _way_in_and_out(plan: Plan) -> list[RenderableType]:
             )
         )
     if plan.open_ports:
-        ports = Table(title="Open from outside (security group)", title_justify="left")
+        ports = Table(title="Open from outside (the provider's firewall)", title_justify="left")
         for column in ("port", "from", "to", "what"):
             ports.add_column(column, no_wrap=column != "what")
         for port in plan.open_ports:

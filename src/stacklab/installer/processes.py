@@ -1,14 +1,14 @@
-"""The processes around an ansible-playbook run: Ctrl-C stops it cleanly, a run left behind
-by a killed `up` is ended before a new one starts, and no SSH connection outlives the run."""
+"""The processes around an ansible-playbook run: Ctrl-C stops it cleanly, and no SSH
+connection outlives the run (a run left behind by a killed `up` is ended by the next
+command that takes the lab's lock: state.leftovers)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,39 +36,29 @@ def interrupt_flag() -> Iterator[Callable[[], bool]]:
             signal.signal(number, old)
 
 
-def stale_runs(private_dir: Path) -> list[int]:
-    """PIDs of ansible-playbook processes of this lab left by an `up` that was killed: they
-    run detached from their terminal and would race the new run for the nodes' dpkg lock."""
-    marker = str(private_dir / "inventory").encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(b"ansible-playbook" in arg for arg in argv[:3]) and any(
-            arg.startswith(marker) for arg in argv
-        ):
-            found.append(int(entry.name))
-    return found
+# A unix socket's path holds at most 107 bytes: ssh binds a master at its control path plus
+# a 17-character suffix first, and Ansible names the socket with 10 hex characters.
+CONTROL_DIR_MAX = 107 - 17 - 11
+CONTROL_DIR = "ssh-control"
 
 
-def end_stale_runs(private_dir: Path) -> None:
-    for pid in stale_runs(private_dir):
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-    deadline = time.monotonic() + 10
-    while stale_runs(private_dir) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in stale_runs(private_dir):
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-        except ProcessLookupError:
-            continue
+@contextmanager
+def ssh_control_dir(private_dir: Path) -> Iterator[Path]:
+    """The directory of one run's SSH master sockets: in the lab's directory, so that what a
+    killed run leaves there goes with the next run or with `down` (its masters are ended by
+    the next command that takes the lab's lock); a temporary one where that path would be
+    too long for a socket. The masters are closed and the directory removed at the end."""
+    wanted = private_dir / CONTROL_DIR
+    if len(str(wanted)) <= CONTROL_DIR_MAX:
+        shutil.rmtree(wanted, ignore_errors=True)  # a killed run's sockets
+        wanted.mkdir(mode=0o700, parents=True)
+        directory = wanted
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="stacklab-ssh-"))
+    try:
+        yield directory
+    finally:
+        close_ssh_masters(directory)
 
 
 def close_ssh_masters(control_dir: Path) -> None:
