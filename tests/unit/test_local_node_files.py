@@ -138,3 +138,10 @@ def test_known_hosts_lists_every_name_of_the_node(two_nodes: Plan) -> None:
 
 def test_proxy_url() -> None:
     assert apt_proxy_url(IPv4Address("10.1.0.1")) == "http://10.1.0.1:3142/"
+
+
+def test_root_user_manager_lingers_so_logins_never_wait_for_its_stop(two_nodes: Plan) -> None:
+    files = node_files(two_nodes, two_nodes.node("n1"), APT, "key")
+    assert files["var/lib/systemd/linger/root"] == ""
+    drop_in = _sections(files["etc/systemd/system/user@.service.d/stacklab.conf"])
+    assert drop_in["Service"]["TimeoutStopSec"] == "5s"

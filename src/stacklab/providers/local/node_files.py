@@ -99,6 +99,19 @@ def render_sources(release: str, apt: AptSettings) -> str:
     return "\n".join(stanzas)
 
 
+# On the host's hybrid cgroup hierarchy, systemd in a node never learns that a stopped unit's
+# cgroup went empty and waits out the stop timeout: root's user manager, stopped 10 s after
+# the last SSH session, held every new login for up to two minutes (ansible "unreachable" in
+# a multinode lab). Lingering keeps it running from boot; a short stop timeout bounds the
+# wait at shutdown.
+USER_MANAGER_FILES = {
+    "var/lib/systemd/linger/root": "",
+    "etc/systemd/system/user@.service.d/stacklab.conf": (
+        "# Written by stacklab: see providers/local/node_files.py.\n[Service]\nTimeoutStopSec=5s\n"
+    ),
+}
+
+
 def apt_proxy_url(gateway: IPv4Address) -> str:
     return f"http://{gateway}:{APT_CACHE_PORT}/"
 
@@ -111,6 +124,7 @@ def node_files(plan: Plan, node: PlannedNode, apt: AptSettings, public_key: str)
         "etc/hosts": render_hosts(plan),
         SOURCES_FILE: render_sources(plan.release, apt),
         "root/.ssh/authorized_keys": public_key.strip() + "\n",
+        **USER_MANAGER_FILES,
     }
     for nic in node.nics:
         gateway = plan.network(nic.network).gateway if nic.network is route_via else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 DOCUMENTATION = """
@@ -24,6 +25,11 @@ options:
 """
 
 MICROSECONDS = 1_000_000
+# systemd in a node sometimes fails to spawn a unit's process under load ("Failed to spawn
+# executor: No such file or directory", result 'resources'), failing the whole start job for
+# a unit that starts fine a second later: one more try after a pause, then the real error.
+START_TRIES = 2
+RETRY_PAUSE_SECONDS = 3.0
 
 
 def systemctl(*args: str) -> subprocess.CompletedProcess[str]:
@@ -55,6 +61,23 @@ def stale_reasons(since: float, config_files: list[str], restart_after: list[str
     return reasons
 
 
+def with_one_retry(
+    args: tuple[str, ...],
+    call: Callable[..., subprocess.CompletedProcess[str]] = systemctl,
+    pause: Callable[[float], None] = time.sleep,
+) -> subprocess.CompletedProcess[str]:
+    """`systemctl ARGS`; a failed start or restart is tried once more after a pause, with
+    the failed units' state cleared (a unit in 'failed' would fail the job again)."""
+    done = call(*args)
+    for _ in range(START_TRIES - 1):
+        if done.returncode == 0 or args[0] not in ("start", "restart"):
+            break
+        pause(RETRY_PAUSE_SECONDS)
+        call("reset-failed")
+        done = call(*args)
+    return done
+
+
 def main() -> None:
     from ansible.module_utils.basic import AnsibleModule  # type: ignore[import-untyped]
 
@@ -71,7 +94,7 @@ def main() -> None:
     actions: list[str] = []
 
     def run(*args: str) -> None:
-        done = systemctl(*args)
+        done = with_one_retry(args)
         if done.returncode != 0:
             status = systemctl("status", "--no-pager", "--lines=15", name).stdout
             journal = subprocess.run(
