@@ -391,7 +391,7 @@ def _progress(spinner: Status, message: str, as_json: bool) -> None:
     """Each step on its own line (the install takes minutes), and in the spinner."""
     spinner.update(message)
     if not as_json:
-        err.print(f"-> {message}", highlight=False, markup=False)
+        err.print(f"-> {message}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _verify_interop(name: str, options: InteropOptions, as_json: bool) -> None:
@@ -404,6 +404,7 @@ def _verify_interop(name: str, options: InteropOptions, as_json: bool) -> None:
                 f"{reason}",
                 highlight=False,
                 markup=False,
+                soft_wrap=True,  # one line per test, whatever the terminal's width
             )
 
     with err.status("verify --interop…") as spinner:
@@ -416,7 +417,7 @@ def _verify_interop(name: str, options: InteropOptions, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
     else:
-        out.print("\n".join(report.lines()), highlight=False, markup=False)
+        out.print("\n".join(report.lines()), highlight=False, markup=False, soft_wrap=True)
     report.raise_if_failed()
 
 
