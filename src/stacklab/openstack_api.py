@@ -314,6 +314,11 @@ class OpenStackCloud:
 
         return text(low), text(data.max_microversion)
 
+    def service_types(self) -> list[str]:
+        """The types of the services Keystone's catalog has (an admin's call)."""
+        with _calling("list the catalog's services"):
+            return sorted({_str(service.type) for service in self._identity.services()})
+
     def network_extensions(self) -> list[str]:
         with _calling("list the network API's extensions"):
             return sorted(_str(extension.alias) for extension in self._conn.network.extensions())

@@ -18,6 +18,7 @@ from stacklab.verify.interop.tempest_conf import (
     LabFacts,
     project_network_cidr,
     render_tempest_conf,
+    volume_catalog_type,
 )
 from stacklab.verify.interop.tempest_env import TempestEnv
 
@@ -86,8 +87,13 @@ def test_no_cinder_no_volume_service() -> None:
 
 
 def test_cinder_gives_the_volume_service_and_its_microversions() -> None:
-    conf = parsed(dataclasses.replace(FACTS, volume_microversions=("3.0", "3.70")))
+    conf = parsed(
+        dataclasses.replace(
+            FACTS, volume_microversions=("3.0", "3.70"), volume_catalog_type="volumev3"
+        )
+    )
     assert conf["service_available"]["cinder"] == "true"
+    assert conf["volume"]["catalog_type"] == "volumev3"
     assert (conf["volume"]["min_microversion"], conf["volume"]["max_microversion"]) == (
         "3.0",
         "3.70",
@@ -145,3 +151,10 @@ def test_the_workspace_keeps_tempest_conf_private(tmp_path: Path) -> None:
     stestr = (workspace / ".stestr.conf").read_text(encoding="utf-8")
     assert stestr == stestr_conf(env)
     assert f"test_path={env.site_packages}/tempest/test_discover" in stestr
+
+
+def test_thevolume_catalog_type_is_the_one_the_lab_registered() -> None:
+    assert volume_catalog_type(["compute", "identity", "volumev3"]) == "volumev3"
+    assert volume_catalog_type(["block-storage", "volumev3"]) == "block-storage"
+    with pytest.raises(CloudError, match="no Block Storage endpoint"):
+        volume_catalog_type(["compute", "identity", "image", "network"])

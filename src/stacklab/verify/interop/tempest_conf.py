@@ -31,6 +31,8 @@ ALT_FLAVOR = next(flavor.name for flavor in FLAVORS if flavor.name != VERIFY_FLA
 # away from it (it takes the first free /24) and from the lab's own networks.
 PROJECT_NETWORK_CANDIDATES = (IPv4Network("192.168.128.0/17"), IPv4Network("172.30.0.0/16"))
 PROJECT_NETWORK_MASK_BITS = 28
+# The catalog types a Block Storage v3 endpoint goes by; Tempest looks for exactly one.
+VOLUME_CATALOG_TYPES = ("block-storage", "volumev3", "volume")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class LabFacts:
     # provider network): Tempest then checks servers over SSH.
     validation: bool = True
     image_ssh_user: str = IMAGE_USER
+    volume_catalog_type: str = VOLUME_CATALOG_TYPES[0]
 
 
 def project_network_cidr(taken: tuple[IPv4Network, ...]) -> IPv4Network:
@@ -93,7 +96,9 @@ def lab_facts(
             "The lab's Compute API announces no microversions.",
             fix="check nova-api with `stacklab status`",
         )
-    cinder = "cinder" in plan.services
+    volume_type = (
+        volume_catalog_type(admin_cloud.service_types()) if "cinder" in plan.services else None
+    )
     hypervisors = [node.hypervisor for node in plan.nodes_with(Role.COMPUTE) if node.hypervisor]
     return LabFacts(
         admin=admin,
@@ -104,13 +109,31 @@ def lab_facts(
         public_network_id=_one_id("external network", EXTERNAL_NETWORK, [n.id for n in externals]),
         public_network_name=EXTERNAL_NETWORK,
         compute_microversions=compute,
-        volume_microversions=admin_cloud.microversion_range("block-storage") if cinder else None,
+        volume_microversions=(
+            _volume_microversions(admin_cloud, volume_type) if volume_type else None
+        ),
         network_extensions=tuple(admin_cloud.network_extensions()),
         compute_nodes=len(hypervisors),
         software_emulation=any(h.kind is HypervisorKind.QEMU for h in hypervisors),
         project_network_cidr=project_network_cidr(tuple(n.cidr for n in plan.networks)),
         validation=reachable,
+        volume_catalog_type=volume_type or VOLUME_CATALOG_TYPES[0],
     )
+
+
+def volume_catalog_type(service_types: list[str]) -> str:
+    found = [kind for kind in VOLUME_CATALOG_TYPES if kind in service_types]
+    if not found:
+        raise CloudError(
+            "The plan has Cinder, but the lab's service catalog has no Block Storage endpoint "
+            f"(looked for {', '.join(VOLUME_CATALOG_TYPES)}).",
+            fix="run `stacklab up` again: its block-storage phase registers it",
+        )
+    return found[0]
+
+
+def _volume_microversions(cloud: OpenStackCloud, catalog_type: str) -> tuple[str, str]:
+    return cloud.microversion_range(catalog_type) or ("3.0", "3.0")
 
 
 def _bool(value: bool) -> str:
@@ -220,6 +243,7 @@ def render_tempest_conf(facts: LabFacts, workspace: Path) -> str:
     }
     if volume is not None:
         sections["volume"] = {
+            "catalog_type": facts.volume_catalog_type,
             "region": admin.region_name,
             "build_timeout": str(build_timeout),
             "min_microversion": volume[0],
