@@ -34,11 +34,11 @@ from stacklab.plan.models import Plan
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers.aws.adapter import Ec2Adapter
 from stacklab.providers.aws.errors import AwsFailure
-from stacklab.providers.aws.golden_files import golden_files_dir
 from stacklab.providers.aws.provider import AwsProvider as Provider
 from stacklab.providers.aws.records import Instance, LaunchRequest
 from stacklab.providers.aws.retry import Pacing
 from stacklab.providers.base import RestoresLabFiles
+from stacklab.providers.golden_files import golden_files_dir
 from stacklab.runner import LocalRunner
 from stacklab.state.db import StateDB
 from stacklab.state.keys import ensure_lab_key

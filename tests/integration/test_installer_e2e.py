@@ -27,11 +27,11 @@ from stacklab.installer.health import (
     label,
     planned_roles,
 )
-from stacklab.installer.installer import last_stats, private_dir
+from stacklab.installer.installer import last_stats
 from stacklab.installer.phases import PHASES, SECRET_NAMES
-from stacklab.installer.processes import stale_runs
 from stacklab.labcloud.credentials import admin_credentials
 from stacklab.openstack_api import OpenStackCloud, connect
+from stacklab.state.leftovers import leftovers
 from stacklab.state.secrets import SecretStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -61,7 +61,7 @@ def test_killed_up_was_resumed_to_the_end(lab: AioLab) -> None:
     journal = api.status(lab.name).journal
     done = {entry.step for entry in journal if entry.status == "ok"}
     assert set(PHASES) <= done
-    assert stale_runs(private_dir(lab.directory)) == []  # the killed run's Ansible is gone
+    assert leftovers(lab.directory, own_token="") == []  # the killed run's Ansible is gone
 
 
 def test_openstack_cli_on_the_host_sees_a_working_cloud(lab: AioLab) -> None:

@@ -17,7 +17,7 @@ from stacklab.errors import SpecError
 from stacklab.plan.planner import plan as make_plan
 from stacklab.providers.aws.errors import AwsTimeout
 from stacklab.providers.aws.provider import AwsProvider as Provider
-from stacklab.providers.aws.ssh import wait_for_ssh
+from stacklab.providers.ssh_wait import wait_for_ssh
 from stacklab.runner import Completed
 
 KEY = Path("/labs/l/ssh/id_ed25519")
@@ -56,7 +56,15 @@ def test_waiting_for_ssh_gives_up_with_the_admin_cidr_hint() -> None:
     runner = NeverAnswers()
     access = NodeAccess("network", "198.51.100.1", "root", 22, KEY)
     with pytest.raises(AwsTimeout, match="Connection timed out") as timeout:
-        wait_for_ssh(runner, [access], KNOWN, lambda m: None, timeout=0, sleep=lambda s: None)
+        wait_for_ssh(
+            runner,
+            [access],
+            KNOWN,
+            lambda m: None,
+            timeout=0,
+            timeout_error=AwsTimeout,
+            sleep=lambda s: None,
+        )
     assert timeout.value.fix and "admin_cidr" in timeout.value.fix
     assert len(runner.commands) == 1
 

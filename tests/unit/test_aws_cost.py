@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stacklab.catalog import load_catalog
-from stacklab.providers.aws.cost import RunningInstance, hourly_prices, running_cost
+from stacklab.providers.cost import RunningInstance, hourly_prices, running_cost
 
 START = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 PRICES = {"m8i.xlarge": 0.2117, "m8i.2xlarge": 0.4234}

@@ -122,15 +122,16 @@ def test_schema_is_json_schema_of_the_spec(capsys: pytest.CaptureFixture[str]) -
     assert {"name", "provider", "topology", "networks"} <= set(schema["properties"])
 
 
-def test_up_on_unimplemented_provider_fails_clearly_and_makes_nothing(
+def test_up_on_gcp_without_a_project_names_the_field_and_makes_nothing(
     capsys: pytest.CaptureFixture[str], isolated: Path
 ) -> None:
-    run(["init", "--provider", "gcp", "--name", "g1"])
+    run(["init", "--provider", "gcp", "--name", "g1", "--admin-cidr", "203.0.113.7/32"])
     capsys.readouterr()
-    assert run(["up"]) == 7
+    assert run(["up"]) == 6  # the preflight step refuses it, before any call to GCP
     error = capsys.readouterr().err
-    assert "not implemented" in error and "Traceback" not in error
-    assert not (isolated / "state" / "stacklab" / "state.db").exists()
+    assert "Step 'preflight' failed" in error and "nothing was created" in error
+    assert "provider.project" in error and "Traceback" not in error
+    assert "gcloud config get-value project" in error
 
 
 def test_up_until_unknown_step_lists_the_steps(capsys: pytest.CaptureFixture[str]) -> None:

@@ -116,6 +116,10 @@ class ImageSource(Frozen):
     name_patterns: dict[str, str] = Field(
         default_factory=dict, description="Image name pattern per spec os (newest match wins)."
     )
+    families: dict[str, str] = Field(
+        default_factory=dict,
+        description="Image family per spec os (GCP: the family's newest image wins).",
+    )
 
 
 class Region(Frozen):

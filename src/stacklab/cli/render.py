@@ -22,8 +22,9 @@ def plan_view(plan: Plan) -> RenderableType:
         f" on {plan.provider}: {plan.os} (OpenStack {plan.openstack_series}), "
         f"tenant MTU {plan.tenant_mtu} (overlay MTU - {plan.tunnel.overhead} bytes of "
         f"{plan.tunnel.name}: {plan.tunnel.made_of}), services {', '.join(plan.services)}",
-        f" in {plan.region}" if plan.region else "",
-        f" (profile {plan.profile})" if plan.profile else "",
+        f" in {plan.zone or plan.region}" if plan.region else "",
+        f" (project {plan.project})" if plan.project else "",
+        f" (credentials {plan.profile})" if plan.profile else "",
     )
     networks = Table(title="Networks", title_justify="left")
     for column in ("network", "cidr", "gateway", "mtu", "vip / floating IPs"):

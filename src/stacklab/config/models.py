@@ -119,9 +119,21 @@ class GcpProvider(Strict):
     machine_types: dict[Role, str] = Field(
         default_factory=dict, description="Machine type per role; default from the catalog."
     )
-    image: str | None = Field(default=None, description="Image; default: the newest Debian image.")
-    credentials_file: Path | None = None
-    allow_ssh_from_world: bool = False
+    image: str | None = Field(
+        default=None,
+        description="projects/PROJECT/global/images/NAME; default: the newest image of the "
+        "public debian-cloud family for the spec's os.",
+    )
+    boot_disk_gb: Annotated[int, Field(ge=20, le=65536)] = 50
+    credentials_file: Path | None = Field(
+        default=None,
+        description="A service-account key file (JSON); default: application default "
+        "credentials (`gcloud auth application-default login`).",
+    )
+    owner: str | None = Field(default=None, description="Value of the stacklab-owner label.")
+    allow_ssh_from_world: bool = Field(
+        default=False, description="Allow access.admin_cidr 0.0.0.0/0 (refused otherwise)."
+    )
 
 
 ProviderSettings = Annotated[

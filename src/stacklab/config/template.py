@@ -47,12 +47,12 @@ provider:
 # Where the nodes run. gcp: Compute Engine instances, one VPC per lab network (costs money!).
 provider:
   kind: gcp
-  # project: my-lab-project
+  # project: my-lab-project     # required: the project the lab is made in
   region: us-central1
   zone: us-central1-a
   # machine_types:                # per role; default from the catalog
   #   compute: n2-standard-4      # Intel series: nested KVM; E2/N2D/AMD/Arm: qemu
-  # credentials_file: ~/.keys/gcp_service_account.json
+  # credentials_file: ~/.keys/gcp_service_account.json  # default: application default credentials
 """,
 }
 

@@ -25,11 +25,7 @@ from stacklab.installer.failures import (
     TaskFailure,
     failure_from_event,
 )
-from stacklab.installer.processes import (
-    close_ssh_masters,
-    end_stale_runs,
-    interrupt_flag,
-)
+from stacklab.installer.processes import close_ssh_masters, interrupt_flag
 from stacklab.state.secrets import write_private
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -134,7 +130,6 @@ def run_playbook(run: PlaybookRun, progress: Progress) -> PlaybookStats:
     """Run the playbook; its artifacts (events, full stdout) stay under `private_dir`."""
     run.private_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     (run.private_dir / "tmp").mkdir(exist_ok=True, mode=0o700)
-    end_stale_runs(run.private_dir)
     inventory, variables = _write_inputs(run)
     ident = f"{run.step}-{time.strftime('%Y%m%d-%H%M%S')}"
     events = _Events(progress, run.step)

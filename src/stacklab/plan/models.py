@@ -172,7 +172,9 @@ class Plan:
     warnings: tuple[str, ...]
     # Where a cloud lab lives, so that `status` and `down` find it with no spec at hand.
     region: str | None = None
-    profile: str | None = None
+    profile: str | None = None  # aws: provider.profile; gcp: provider.credentials_file
+    project: str | None = None  # gcp
+    zone: str | None = None  # gcp
     router: LabRouter | None = None  # None: the provider (or host) gives each node its way out
     open_ports: tuple[OpenPort, ...] = ()
 
@@ -218,6 +220,8 @@ class Plan:
             warnings=tuple(data["warnings"]),
             region=data.get("region"),
             profile=data.get("profile"),
+            project=data.get("project"),
+            zone=data.get("zone"),
             router=_router(data.get("router")),
             open_ports=tuple(_open_port(port) for port in data.get("open_ports", ())),
         )

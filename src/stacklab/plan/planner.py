@@ -171,10 +171,31 @@ def plan(
         region=spec.provider.region
         if isinstance(spec.provider, AwsProvider | GcpProvider)
         else None,
-        profile=spec.provider.profile if isinstance(spec.provider, AwsProvider) else None,
+        profile=_credentials_source(spec),
+        project=spec.provider.project if isinstance(spec.provider, GcpProvider) else None,
+        zone=_zone(spec, provider_catalog),
         router=_router(provider_catalog, networks, tuple(planned_nodes), access_node),
         open_ports=_open_ports(spec, provider_catalog, access_node),
     )
+
+
+def _credentials_source(spec: Spec) -> str | None:
+    if isinstance(spec.provider, AwsProvider):
+        return spec.provider.profile
+    if isinstance(spec.provider, GcpProvider) and spec.provider.credentials_file:
+        return str(spec.provider.credentials_file)
+    return None
+
+
+def _zone(spec: Spec, catalog: ProviderCatalog) -> str | None:
+    """GCP's zone: the spec's, else the region's first in the catalog."""
+    if not isinstance(spec.provider, GcpProvider):
+        return None
+    if spec.provider.zone:
+        return spec.provider.zone
+    regions = catalog.regions
+    region = regions.names.get(spec.provider.region) if regions else None
+    return region.zones[0] if region and region.zones else None
 
 
 def _router(
@@ -325,6 +346,11 @@ def _warnings(
             warnings.append(
                 f"{node.name} has the storage role but services.cinder is off: it stays idle"
             )
+    if isinstance(spec.provider, GcpProvider) and not spec.provider.project:
+        warnings.append(
+            "provider.project is not set: `up` refuses to start without it (the GCP project "
+            "the lab is made in)"
+        )
     if traits.public_addresses and not spec.access.admin_cidr:
         warnings.append(
             "access.admin_cidr is not set: `up` refuses to start without it (SSH and HTTPS of "

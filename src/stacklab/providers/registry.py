@@ -62,6 +62,25 @@ class _Aws:
         return AwsProvider.for_teardown(region=region, profile=profile)
 
 
+class _Gcp:
+    @staticmethod
+    def for_spec(spec: Spec, from_snapshot: str | None) -> Provider:
+        from stacklab.providers.gcp import GcpProvider
+
+        return GcpProvider.from_spec(spec, from_snapshot=from_snapshot)
+
+    @staticmethod
+    def for_teardown(recorded: dict[str, Any]) -> Provider:
+        from stacklab.providers.gcp import GcpProvider
+
+        return GcpProvider.for_teardown(
+            project=recorded.get("project"),
+            region=recorded.get("region"),
+            zone=recorded.get("zone"),
+            credentials_file=recorded.get("profile"),
+        )
+
+
 class _Ssh:
     @staticmethod
     def for_spec(spec: Spec, from_snapshot: str | None) -> Provider:
@@ -93,6 +112,7 @@ FACTORIES: dict[ProviderKind, type[_Factory]] = {
     ProviderKind.LOCAL: _Local,
     ProviderKind.AWS: _Aws,
     ProviderKind.SSH: _Ssh,
+    ProviderKind.GCP: _Gcp,
 }
 
 
@@ -114,6 +134,7 @@ def provider_for(spec: Spec, *, from_snapshot: str | None = None) -> Provider:
 
 
 def provider_kind_for(kind: str, recorded_plan: dict[str, Any] | None = None) -> Provider:
-    """A provider to find and remove a lab's leftovers when its spec is gone: the region and
-    profile recorded in its plan, else the environment's defaults."""
+    """A provider to find and remove a lab's leftovers when its spec is gone: the region,
+    profile (or key file), project and zone recorded in its plan, else the environment's
+    defaults."""
     return _factory(kind).for_teardown(recorded_plan or {})

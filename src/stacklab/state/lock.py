@@ -1,6 +1,7 @@
 """One writer per lab: a command that changes a lab holds an flock on a file in the lab's
 state directory for as long as it runs. The kernel drops the lock when its holder dies, so a
-killed `up` never blocks the next one."""
+killed `up` never blocks the next one; what that one left running (its Ansible, its SSH
+connections) the next one ends first (state.leftovers)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from stacklab.errors import StateError
+from stacklab.state.leftovers import end_leftovers, marked_children
 from stacklab.state.paths import ensure_private_dir, lab_dir
 
 LOCK_FILE = "lock"
@@ -55,8 +57,10 @@ def _read_holder(path: Path) -> LockHolder:
 
 @contextlib.contextmanager
 def lab_lock(lab: str, command: str) -> Iterator[None]:
-    """Hold the lab's lock for the body, or raise LabBusy at once naming who holds it."""
-    path = ensure_private_dir(lab_dir(lab)) / LOCK_FILE
+    """Hold the lab's lock for the body, or raise LabBusy at once naming who holds it. The
+    body's children carry the lab's mark; those of an earlier holder are ended first."""
+    directory = lab_dir(lab)
+    path = ensure_private_dir(directory) / LOCK_FILE
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -78,6 +82,8 @@ def lab_lock(lab: str, command: str) -> Iterator[None]:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\t{command}\t{stamp}\n".encode(), 0)
-        yield
+        with marked_children(directory) as token:
+            end_leftovers(directory, token)
+            yield
     finally:
         os.close(fd)  # releases the flock

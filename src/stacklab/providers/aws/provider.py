@@ -18,7 +18,7 @@ from stacklab.core.nodes import NodeAccess, ProgressCallback
 from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, Problem, ProviderError, SpecError
 from stacklab.plan.models import Plan
-from stacklab.providers.aws.cost import RunningInstance, hourly_prices, running_cost
+from stacklab.providers.aws.errors import AwsTimeout
 from stacklab.providers.aws.golden import (
     LATEST,
     SNAPSHOT_TAG,
@@ -26,11 +26,6 @@ from stacklab.providers.aws.golden import (
     golden_images,
     make_golden_images,
     snapshot_name,
-)
-from stacklab.providers.aws.golden_files import (
-    delete_golden_files,
-    restore_golden_files,
-    save_golden_files,
 )
 from stacklab.providers.aws.layout import (
     DEFAULT_USER,
@@ -56,10 +51,16 @@ from stacklab.providers.aws.nodes import (
     resolve_image,
 )
 from stacklab.providers.aws.records import Image
-from stacklab.providers.aws.ssh import SSH_TIMEOUT_S, wait_for_ssh
 from stacklab.providers.aws.tags import NODE_TAG, Tagger
 from stacklab.providers.aws.teardown import inventory, tear_down, verify_gone
 from stacklab.providers.base import FoundResource, RunningCost
+from stacklab.providers.cost import RunningInstance, hourly_prices, running_cost
+from stacklab.providers.golden_files import (
+    delete_golden_files,
+    restore_golden_files,
+    save_golden_files,
+)
+from stacklab.providers.ssh_wait import SSH_TIMEOUT_S, wait_for_ssh
 from stacklab.runner import LocalRunner, Runner
 from stacklab.state.paths import lab_dir
 
@@ -238,7 +239,12 @@ class AwsProvider:
         if self.wait_for_ssh:
             known_hosts = known_hosts_path(context.directory)
             wait_for_ssh(
-                self.runner, accesses, known_hosts, context.progress, timeout=self.ssh_timeout
+                self.runner,
+                accesses,
+                known_hosts,
+                context.progress,
+                timeout=self.ssh_timeout,
+                timeout_error=AwsTimeout,
             )
         return accesses
 

@@ -15,6 +15,7 @@ from stacklab.doctor.mirror import apt_sources, host_debian_mirror
 from stacklab.errors import HostError, ProviderError
 from stacklab.providers.local.node_files import APT_CACHE_PORT
 from stacklab.runner import Runner
+from stacklab.state.leftovers import unmarked  # the cache serves every lab, and stays
 
 DAEMON = Path("/usr/sbin/apt-cacher-ng")
 INIT_SCRIPT = Path("/etc/init.d/apt-cacher-ng")
@@ -74,16 +75,16 @@ def ensure_apt_cache(runner: Runner, mirror: str, progress: ProgressCallback) ->
         DEBIAN_BACKENDS.write_text(wanted, encoding="utf-8")
     if is_listening():
         if changed:
-            runner.run([str(INIT_SCRIPT), "restart"], fix=f"see {INIT_SCRIPT}")
+            runner.run(unmarked([str(INIT_SCRIPT), "restart"]), fix=f"see {INIT_SCRIPT}")
             _wait_listening()
         return
     progress(f"starting apt-cacher-ng on port {APT_CACHE_PORT}")
-    runner.run([str(INIT_SCRIPT), "start"], fix=f"see {INIT_SCRIPT}")
+    runner.run(unmarked([str(INIT_SCRIPT), "start"]), fix=f"see {INIT_SCRIPT}")
     _wait_listening()
 
 
 def _install(runner: Runner) -> None:
-    command = [*APT_INSTALL, "apt-cacher-ng"]
+    command = unmarked([*APT_INSTALL, "apt-cacher-ng"])  # the package starts the daemon
     if not runner.run(command, check=False, timeout=600).ok:
         # A fresh host may have no package lists yet.
         runner.run(["apt-get", "update", "-q"], timeout=600, fix="check this host's apt sources")

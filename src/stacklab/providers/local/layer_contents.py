@@ -24,6 +24,7 @@ from stacklab.providers.local.node_files import (
     NETWORKD_DIR,
     NETWORKD_PREFIX,
     SOURCES_FILE,
+    USER_MANAGER_FILES,
 )
 
 
@@ -46,6 +47,7 @@ LEFT_OUT: tuple[str, ...] = (
     f"{NETWORKD_DIR}/{NETWORKD_PREFIX}*",
     SOURCES_FILE,
     APT_PROXY_FILE,
+    *USER_MANAGER_FILES,
     "root/.ssh",
     "root/.ansible",
     "root/.cache",

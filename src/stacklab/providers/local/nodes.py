@@ -23,6 +23,7 @@ from stacklab.providers.local.processes import (
     wait_until,
 )
 from stacklab.runner import Runner
+from stacklab.state.leftovers import unmarked
 
 NODES_DIR = "nodes"
 KVM = Path("/dev/kvm")
@@ -195,7 +196,9 @@ def start_nspawn(runner: Runner, dirs: NodeDirs, command: list[str]) -> int:
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     with dirs.log.open("a", encoding="utf-8") as log:
         log.write(f"\n--- {stamp} stacklab starts: {' '.join(command)}\n")
-    result = runner.run(["setsid", "sh", "-c", _DETACH, "stacklab-node", str(dirs.log), *command])
+    # Unmarked: the node outlives `up`, and the next `up` must not end it as a leftover.
+    detach = ["setsid", "sh", "-c", _DETACH, "stacklab-node", str(dirs.log), *command]
+    result = runner.run(unmarked(detach))
     pid = int(result.stdout.strip())
     dirs.pid_file.write_text(f"{pid}\n", encoding="ascii")
     return pid

@@ -13,10 +13,13 @@ from pathlib import Path
 
 from stacklab.core.nodes import NodeAccess
 from stacklab.core.ssh import ssh_argv
-from stacklab.errors import ProviderError
+from stacklab.errors import CommandError, ProviderError
 from stacklab.runner import Runner
 
 SSH_TIMEOUT_S = 120.0
+# One `ssh node true`; a node busy with apt (or an earlier run's leftovers) on a loaded host
+# can take longer, and that is one more attempt, not a failed step.
+ATTEMPT_TIMEOUT_S = 30.0
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -35,16 +38,22 @@ def wait_for_ssh(
     still_running: Callable[[], bool],
     log: Path,
     timeout: float = SSH_TIMEOUT_S,
+    attempt_timeout: float = ATTEMPT_TIMEOUT_S,
 ) -> None:
     """Until `ssh node true` works; a clear error naming the node and its log otherwise."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         if _port_open(access.host, access.port):
-            result = runner.run(ssh_argv(access, known_hosts, ["true"]), check=False, timeout=30)
-            if result.ok:
-                return
-            last = result.output
+            command = ssh_argv(access, known_hosts, ["true"])
+            try:
+                result = runner.run(command, check=False, timeout=attempt_timeout)
+            except CommandError as slow:  # timed out
+                last = slow.output.strip()
+            else:
+                if result.ok:
+                    return
+                last = result.output
         if not still_running():
             raise ProviderError(
                 f"Node {access.name} stopped while it booted.",

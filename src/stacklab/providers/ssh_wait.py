@@ -1,4 +1,4 @@
-"""SSH to an AWS lab: the access node by its Elastic IP, every other node through it.
+"""SSH to a cloud lab: the access node by its public address, every other node through it.
 
 Host keys are learnt on first contact into the lab's own known_hosts (a new lab has new
 keys; nothing else on this machine trusts them).
@@ -12,10 +12,14 @@ from pathlib import Path
 
 from stacklab.core.nodes import NodeAccess, ProgressCallback
 from stacklab.core.ssh import ssh_argv
-from stacklab.providers.aws.errors import AwsTimeout
+from stacklab.errors import ProviderError
 from stacklab.runner import Runner
 
 SSH_TIMEOUT_S = 600.0
+ANEW_FIX = (
+    "check that access.admin_cidr contains this machine's public address, and read the "
+    "instance's serial console output in the cloud's console; `stacklab up` again waits anew"
+)
 
 
 def wait_for_ssh(
@@ -25,6 +29,8 @@ def wait_for_ssh(
     progress: ProgressCallback,
     *,
     timeout: float = SSH_TIMEOUT_S,
+    fix: str = ANEW_FIX,
+    timeout_error: type[ProviderError] = ProviderError,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Until `ssh node true` works on every node, the access node first."""
@@ -40,11 +46,9 @@ def wait_for_ssh(
                 break
             last = result.output
             if time.monotonic() >= deadline:
-                raise AwsTimeout(
+                raise timeout_error(
                     f"{access.name} did not answer SSH within {timeout:.0f} s"
                     + (f"; ssh said: {last}" if last else ""),
-                    fix="check that access.admin_cidr contains this machine's public address, "
-                    "and read the instance's system log in the EC2 console; `stacklab up` "
-                    "again waits anew",
+                    fix=fix,
                 )
             sleep(5.0)
