@@ -34,7 +34,11 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
     def on_result(done: int, total: int, result: TestResult) -> None:
-        print(f"[{done}/{total}] {result.outcome.value:<7} {result.test.name}", file=sys.stderr)
+        reason = f"  {result.reason}" if result.reason else ""
+        print(
+            f"[{done}/{total}] {result.outcome.value:<7} {result.test.name}{reason}",
+            file=sys.stderr,
+        )
 
     started = time.monotonic()
     report = api.verify_interop(
