@@ -42,8 +42,8 @@ UP_TIMEOUT_S = 3600.0
 # How long each step usually runs when `up` resumes on this host (2 cores, other labs
 # beside): the moment of a kill is drawn from [0, this).
 STEP_SECONDS: dict[str, float] = {
-    "nodes": 20,
-    "packages": 60,
+    "nodes": 5,  # booted from the cached base image, SSH answers within seconds
+    "packages": 20,  # from the cached package layer: apt finds everything installed
     "database": 40,
     "identity": 40,
     "image": 20,
@@ -62,7 +62,7 @@ class Kill:
     target: str
     delay: float
     step: str = ""  # where it landed
-    into_step: float = 0.0  # seconds after that step started
+    into_step: float = 0.0  # seconds after the target step started
     up_seconds: float = 0.0  # the killed `up`'s run time
     orphans: list[str] = field(default_factory=list)
     resumed: bool = False
@@ -105,15 +105,19 @@ def lab_markers(lab: str) -> list[str]:
     return markers
 
 
-def lab_processes(markers: list[str]) -> list[str]:
-    """'PID program' of every live process whose command line names the lab."""
+def lab_processes(markers: list[str], *, in_nodes: bool = False) -> list[str]:
+    """'PID program' of every live process whose command line names the lab; those inside
+    the nodes (their own PID namespace) only with `in_nodes`."""
     found = []
+    host = Path("/proc/self/ns/pid").readlink()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
             state = (entry / "stat").read_text().rsplit(") ", 1)[1].split()[0]
+            if not in_nodes and (entry / "ns" / "pid").readlink() != host:
+                continue
         except (OSError, IndexError):
             continue
         line = " " + " ".join(a.decode(errors="replace") for a in argv) + " "
@@ -328,7 +332,7 @@ def left_on_host(lab: str, markers: list[str]) -> list[str]:
             left.append(f"mount {point}")
     if lab_dir(lab).exists():
         left.append(f"directory {directory}")
-    left += [f"process {p}" for p in lab_processes(markers)]
+    left += [f"process {p}" for p in lab_processes(markers, in_nodes=True)]
     return left
 
 
@@ -377,8 +381,8 @@ def chaos_lab(rng: random.Random, count: int, log: Path) -> bool:
         kill.orphans = lab_processes(markers)
         following = kills[index + 1] if index + 1 < len(kills) else None
         print(
-            f"  kill {index + 1}: in {kill.step} at {kill.into_step:.0f} s "
-            f"(up ran {kill.up_seconds:.0f} s); left running: {len(kill.orphans)} "
+            f"  kill {index + 1}: in {kill.step}, {kill.into_step:.0f} s after {kill.target} "
+            f"began (up ran {kill.up_seconds:.0f} s); left running: {len(kill.orphans)} "
             f"{_programs(kill.orphans)}",
             flush=True,
         )

@@ -49,6 +49,9 @@ def run_steps(
     until: str | None = None,
     observe: StepObserver | None = None,
 ) -> list[StepOutcome]:
+    # Called with the lab's lock held: a step still `running` is one whose command was killed
+    # (kill -9, a crash of the host); `status` would show it running for good.
+    db.end_abandoned_steps(plan.lab, "the command running it was killed; a later `up` resumed")
     outcomes: list[StepOutcome] = []
     for step in plan.steps:
         digest = inputs_hash(plan, step.name)

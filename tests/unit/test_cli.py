@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from stacklab.catalog import load_catalog
 from stacklab.cli.main import run
 from stacklab.doctor.ovs_datapath import HOST_KEY, save_datapath
 from stacklab.errors import SpecError, StepError
@@ -41,6 +42,31 @@ def test_plan_of_default_local_aio_shows_tables(capsys: pytest.CaptureFixture[st
     shown = capsys.readouterr().out
     for expected in ("Networks", "Nodes", "aio", "management", "Steps of `up`", "qemu"):
         assert expected in shown
+
+
+def test_plan_of_a_gcp_multinode_lab_shows_mtus_nested_kvm_and_the_cost(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    Path("stacklab.yaml").write_text(
+        "name: g1\nprovider: {kind: gcp, project: p1, region: europe-west1,"
+        " machine_types: {compute: n2-standard-4, storage: e2-standard-2}}\n"
+        "topology: {preset: multinode}\naccess: {admin_cidr: 203.0.113.7/32}\n"
+    )
+    assert run(["plan"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "tenant MTU 1402 (overlay MTU - 58 bytes of Geneve" in shown
+    assert shown.count("│ 1460 │") == 4, "every lab network at GCP's MTU"
+    assert "in europe-west1-b (project p1)" in shown
+    assert shown.count("kvm: n2-standard-4: nested KVM") == 2
+    prices = {
+        name: machine.price.usd_per_hour
+        for name, machine in load_catalog(with_host=False).of("gcp").machine_types.items()
+        if machine.price
+    }
+    hourly = 4 * prices["n2-standard-4"] + prices["e2-standard-2"]
+    assert f"Cost: ${hourly:.2f}/hour" in shown
+    assert "Google Compute Engine on-demand list price" in shown and "2026-11-21" in shown
 
 
 def test_plan_of_an_ovn_lab_shows_geneve_and_the_datapath_from_the_host_probe(

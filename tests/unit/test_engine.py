@@ -152,3 +152,14 @@ def test_a_full_disk_in_a_step_names_the_path_and_the_fix(
     shown = failure.value.render()
     assert "No space left" in shown and "df -h" in shown and "resumes at this step" in shown
     assert db.journal("eng")[-1].status == "failed"
+
+
+def test_a_step_left_running_by_a_killed_run_is_marked_killed(lab_plan: Plan, db: StateDB) -> None:
+    first = lab_plan.step_names[0]
+    db.start_step("eng", first, "digest")  # its `up` was killed: the step never ended
+    db.start_step("other", first, "digest")  # another lab's, running now
+    run_steps(lab_plan, StepHandlers({first: lambda _plan: None}, frozenset()), db, until=first)
+    statuses = [(e.status, e.error or "") for e in db.journal("eng")]
+    assert statuses[0][0] == "killed" and "killed" in statuses[0][1]
+    assert statuses[1:] == [("ok", "")]
+    assert [e.status for e in db.journal("other")] == ["running"]

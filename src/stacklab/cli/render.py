@@ -103,7 +103,7 @@ def _way_in_and_out(plan: Plan) -> list[RenderableType]:
             )
         )
     if plan.open_ports:
-        ports = Table(title="Open from outside (security group)", title_justify="left")
+        ports = Table(title="Open from outside (the provider's firewall)", title_justify="left")
         for column in ("port", "from", "to", "what"):
             ports.add_column(column, no_wrap=column != "what")
         for port in plan.open_ports:

@@ -10,7 +10,6 @@ import json
 import shlex
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from stacklab.installer.failures import (
     TaskFailure,
     failure_from_event,
 )
-from stacklab.installer.processes import close_ssh_masters, interrupt_flag
+from stacklab.installer.processes import interrupt_flag, ssh_control_dir
 from stacklab.state.secrets import write_private
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -133,28 +132,24 @@ def run_playbook(run: PlaybookRun, progress: Progress) -> PlaybookStats:
     inventory, variables = _write_inputs(run)
     ident = f"{run.step}-{time.strftime('%Y%m%d-%H%M%S')}"
     events = _Events(progress, run.step)
-    control_dir = Path(tempfile.mkdtemp(prefix="stacklab-ssh-"))
     started = time.monotonic()
-    try:
-        with interrupt_flag() as interrupted:
-            result = ansible_runner.run(
-                private_data_dir=str(run.private_dir),
-                inventory=str(inventory),
-                # With `binary` set, runner passes no playbook itself: it goes on the cmdline.
-                cmdline=shlex.join(["-e", f"@{variables}", str(run.playbook)]),
-                tags=",".join(run.tags),
-                binary=ansible_playbook(),
-                envvars=ansible_environment(run.private_dir, control_dir),
-                ident=ident,
-                rotate_artifacts=KEEP_ARTIFACTS,
-                suppress_env_files=True,
-                quiet=True,
-                timeout=run.timeout_s,
-                event_handler=events,
-                cancel_callback=interrupted,
-            )
-    finally:
-        close_ssh_masters(control_dir)
+    with ssh_control_dir(run.private_dir) as control_dir, interrupt_flag() as interrupted:
+        result = ansible_runner.run(
+            private_data_dir=str(run.private_dir),
+            inventory=str(inventory),
+            # With `binary` set, runner passes no playbook itself: it goes on the cmdline.
+            cmdline=shlex.join(["-e", f"@{variables}", str(run.playbook)]),
+            tags=",".join(run.tags),
+            binary=ansible_playbook(),
+            envvars=ansible_environment(run.private_dir, control_dir),
+            ident=ident,
+            rotate_artifacts=KEEP_ARTIFACTS,
+            suppress_env_files=True,
+            quiet=True,
+            timeout=run.timeout_s,
+            event_handler=events,
+            cancel_callback=interrupted,
+        )
     artifacts = run.private_dir / "artifacts" / ident
     log = artifacts / "stdout"
     if result.status == "canceled":

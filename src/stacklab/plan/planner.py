@@ -321,10 +321,12 @@ def _cost(spec: Spec, catalog: ProviderCatalog, nodes: tuple[PlannedNode, ...]) 
     total = round(sum(node.usd_per_hour or 0.0 for node in nodes), 4)
     prices = [m.price for m in catalog.machine_types.values() if m.price]
     as_of = min(price.as_of for price in prices).isoformat() if prices else "unknown"
+    # A price's source names where it was read, then (after ';') how far to trust it.
+    sources = sorted({price.source.split(";")[0] for price in prices}) or ["unknown"]
     return Cost(
         total,
-        f"on-demand estimate from the catalog, prices as of {as_of}; disks, traffic and "
-        "public addresses not included",
+        f"on-demand estimate from the catalog ({', '.join(sources)}), prices as of {as_of}; "
+        "disks, traffic and public addresses not included",
     )
 
 

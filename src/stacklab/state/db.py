@@ -250,6 +250,17 @@ class StateDB:
                 (status, now(), error, entry_id),
             )
 
+    def end_abandoned_steps(self, lab: str, error: str) -> int:
+        """Mark `killed` the lab's steps still `running`: call it holding the lab's lock,
+        when no command can be running them; returns how many there were."""
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                """UPDATE journal SET status='killed', ended_at=?, error=?
+                   WHERE lab=? AND status='running'""",
+                (now(), error, lab),
+            )
+            return cursor.rowcount
+
     def journal(self, lab: str) -> list[JournalEntry]:
         rows = self._conn.execute(
             "SELECT * FROM journal WHERE lab=? ORDER BY id", (lab,)

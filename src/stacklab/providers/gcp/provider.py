@@ -118,13 +118,15 @@ class GcpProvider:
     @property
     def where(self) -> Where:
         zone = zone_of(self.settings, self.catalog)
-        if zone is None or not self.settings.project:
-            raise ProviderError(
-                "The GCP lab's project and zone are not known here.",
-                fix="run the command in the directory of the lab's stacklab.yaml (it names "
-                "provider.project and provider.zone)",
-            )
+        if zone is None:
+            raise _unknown_place()
         return Where(self.settings.region, zone)
+
+    @property
+    def project(self) -> str:
+        if not self.settings.project:
+            raise _unknown_place()
+        return self.settings.project
 
     def _gcp(self) -> ComputeAdapter:
         if self._adapter is None:
@@ -136,10 +138,8 @@ class GcpProvider:
                     f"({missing}).",
                     fix="pip install 'stacklab[gcp]' (or pip install google-cloud-compute)",
                 ) from missing
-            self.where  # noqa: B018 - refuses a lab whose project is unknown, before connecting
             self._adapter = ComputeAdapter.connect(
-                project=str(self.settings.project),
-                credentials_file=self.settings.credentials_file,
+                project=self.project, credentials_file=self.settings.credentials_file
             )
         return self._adapter
 
@@ -286,6 +286,14 @@ class GcpProvider:
         removed = delete_golden_images(self._gcp(), lab, name, progress)
         delete_golden_files(lab, name)
         return removed
+
+
+def _unknown_place() -> ProviderError:
+    return ProviderError(
+        "The GCP lab's project or zone is not known here.",
+        fix="run the command in the directory of the lab's stacklab.yaml (it names "
+        "provider.project and provider.zone)",
+    )
 
 
 def _reporter(context: LabContext) -> Created:

@@ -15,7 +15,6 @@ class Network:
     name: str
     mtu: int
     description: str
-    self_link: str
 
 
 @dataclass(frozen=True)
@@ -71,9 +70,6 @@ class Instance:
     labels: Labels
     boot_disk: str  # the boot disk's self link
     started_at: datetime
-    can_ip_forward: bool = False
-    nested_virtualization: bool = False
-    status_message: str = ""
 
 
 @dataclass(frozen=True)

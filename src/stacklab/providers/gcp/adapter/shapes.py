@@ -35,9 +35,7 @@ def subnetwork_link(project: str, region: str, name: str) -> str:
 
 
 def network(raw: dict[str, Any]) -> Network:
-    return Network(
-        raw["name"], int(raw.get("mtu", 1460)), raw.get("description", ""), raw.get("self_link", "")
-    )
+    return Network(raw["name"], int(raw.get("mtu", 1460)), raw.get("description", ""))
 
 
 def subnetwork(raw: dict[str, Any]) -> Subnetwork:
@@ -137,11 +135,6 @@ def instance(raw: dict[str, Any]) -> Instance:
         labels=dict(raw.get("labels", {})),
         boot_disk=boot.get("source", ""),
         started_at=_time(raw.get("last_start_timestamp") or raw.get("creation_timestamp")),
-        can_ip_forward=bool(raw.get("can_ip_forward")),
-        nested_virtualization=bool(
-            raw.get("advanced_machine_features", {}).get("enable_nested_virtualization")
-        ),
-        status_message=raw.get("status_message", ""),
     )
 
 
