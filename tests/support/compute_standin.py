@@ -58,8 +58,10 @@ class ComputeStandIn:
     resources: dict[str, dict[str, Json]] = field(default_factory=dict)
     operations: dict[str, Json] = field(default_factory=dict)
     injected: list[Injected] = field(default_factory=list)
+    stuck: set[str] = field(default_factory=set)  # methods whose operations never finish
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)  # method -> status, reason
     # operation name -> the change it makes once waited on, and the failure injected into it
-    pending: dict[str, tuple[Callable[[], None], str | None]] = field(default_factory=dict)
+    pending: dict[str, tuple[Callable[[], None], str | None, str]] = field(default_factory=dict)
     clock: datetime = field(default_factory=lambda: datetime(2026, 12, 1, 12, tzinfo=UTC))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
@@ -98,7 +100,7 @@ class ComputeStandIn:
     def serving(self) -> Iterator[str]:
         """The endpoint (http://127.0.0.1:PORT) while the server runs."""
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -120,6 +122,9 @@ class ComputeStandIn:
             if handler is None:
                 self.violations.append(f"{checked.method}: the stand-in does not serve it")
                 return _error(ApiError(501, "notImplemented", checked.method))
+            if checked.method in self.refused:
+                status, reason = self.refused[checked.method]
+                return _error(ApiError(status, reason, f"{checked.method} refused (injected)"))
             params = {**checked.path_parameters, **{k: v[0] for k, v in query.items()}}
             try:
                 return 200, handler(self, params, body or {})
@@ -155,7 +160,7 @@ class ComputeStandIn:
             operation["region"] = f"{BASE}projects/{self.project}/regions/{scope['region']}"
         failure = self._injected(method)
         self.operations[name] = operation
-        self.pending[name] = (apply, failure)
+        self.pending[name] = (apply, failure, method)
         return operation
 
     def _injected(self, method: str) -> str | None:
@@ -171,7 +176,9 @@ class ComputeStandIn:
         if operation is None:
             raise ApiError(404, "notFound", f"operation {name} not found")
         if operation["status"] != "DONE":
-            apply, failure = self.pending.pop(name)
+            if self.pending[name][2] in self.stuck:
+                return operation  # as GCP's wait does after 2 minutes: still running
+            apply, failure, _ = self.pending.pop(name)
             if failure is not None:
                 operation["error"] = {"errors": [{"code": failure, "message": "injected"}]}
                 operation["httpErrorStatusCode"] = 503

@@ -93,6 +93,15 @@ def plan_view(plan: Plan) -> RenderableType:
 
 def _way_in_and_out(plan: Plan) -> list[RenderableType]:
     parts: list[RenderableType] = []
+    if plan.fabric is not None and plan.provider != plan.fabric:
+        parts.append(
+            Text(
+                f"Fabric: {plan.fabric}, emulated on this host: a routed subnet per network, "
+                "the source/destination check on every node interface except the router's; "
+                f"{plan.access_node}'s public address {plan.public_address} is NATed to its "
+                "uplink address"
+            )
+        )
     if plan.router is not None:
         router = plan.router
         parts.append(

@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from stacklab.catalog.loader import load_catalog
 from stacklab.config.models import Spec
-from stacklab.config.rules import region_problems
+from stacklab.config.rules import fabric_problems, region_problems
 from stacklab.config.yaml_reader import read_yaml
 from stacklab.errors import Problem, SpecError
 
@@ -211,7 +211,8 @@ def spec_from_mapping(
     except ValidationError as error:
         problems = problems_from_validation(error)
         raise SpecError(with_lines(problems, source, lines or {}), source) from None
-    problems = region_problems(spec, load_catalog(with_host=False))
+    catalog = load_catalog(with_host=False)
+    problems = region_problems(spec, catalog) + fabric_problems(spec, catalog)
     if problems:
         raise SpecError(with_lines(problems, source, lines or {}), source)
     return spec

@@ -69,6 +69,11 @@ class LocalProvider(Strict):
     apt_cache: bool = Field(
         default=True, description="Share an apt cache on the host between labs."
     )
+    fabric: str | None = Field(
+        default=None,
+        description="Emulate a cloud's network on this host (`aws`: a VPC), to rehearse a "
+        "cloud lab for free; default: plain bridges with NAT.",
+    )
 
 
 class SshHost(Strict):

@@ -9,6 +9,7 @@ from collections import Counter
 from stacklab.catalog.models import Catalog, MachineType, ProviderCatalog, Regions, Virtualization
 from stacklab.config.models import (
     Hypervisor,
+    LocalProvider,
     NetworkName,
     NodeSpec,
     OperatingSystem,
@@ -19,6 +20,8 @@ from stacklab.config.models import (
 from stacklab.config.tunnels import tunnel_for
 from stacklab.errors import Problem
 
+# The clouds whose network the local provider emulates (`provider.fabric`).
+EMULATED_FABRICS = ("aws",)
 MIN_TENANT_MTU = 1280  # the IPv6 minimum: below it tenant networks cannot carry IPv6
 
 # Which lab networks a node joins, by role. Computes and storage reach the outside
@@ -303,6 +306,49 @@ def network_problems(spec: Spec, catalog: ProviderCatalog) -> list[Problem]:
                 fix=f"use an overlay MTU of at least {MIN_TENANT_MTU + tunnel.overhead}",
             )
         )
+    return problems
+
+
+def fabric_of(spec: Spec) -> str | None:
+    """The cloud network the lab's nodes are on: a cloud provider's own, or the one the
+    local provider emulates; None for plain networks."""
+    if isinstance(spec.provider, LocalProvider):
+        return spec.provider.fabric
+    return None if isinstance(spec.provider, SshProvider) else spec.provider.kind
+
+
+def fabric_problems(spec: Spec, catalog: Catalog) -> list[Problem]:
+    """provider.fabric must name an emulated cloud, and the spec's networks must fit both
+    the cloud's network and this host's (MTUs both of them carry)."""
+    if not isinstance(spec.provider, LocalProvider) or spec.provider.fabric is None:
+        return []
+    fabric = spec.provider.fabric
+    if fabric not in EMULATED_FABRICS:
+        return [
+            Problem(
+                field="provider.fabric",
+                value=fabric,
+                why="the local provider emulates no such cloud network",
+                fix=_did_you_mean(fabric, list(EMULATED_FABRICS), "emulated fabrics")
+                + ", or remove fabric for plain bridges",
+            )
+        ]
+    cloud, host = catalog.of(fabric).network, catalog.of("local").network
+    low, high = max(cloud.mtu_min, host.mtu_min), min(cloud.mtu_max, host.mtu_max)
+    problems = []
+    for name in NetworkName:
+        mtu = spec.networks.spec_of(name).mtu
+        if mtu is not None and not low <= mtu <= high:
+            problems.append(
+                Problem(
+                    field=f"networks.{name}.mtu",
+                    value=mtu,
+                    why=f"the emulated {fabric} fabric carries MTUs from {low} to {high} "
+                    f"({fabric}: {cloud.mtu_min}-{cloud.mtu_max}, this host: "
+                    f"{host.mtu_min}-{host.mtu_max})",
+                    fix=f"use an MTU in that range, or remove it for {host.underlay_mtu}",
+                )
+            )
     return problems
 
 

@@ -84,6 +84,9 @@ class PlannedNic:
     prefix_length: int
     mtu: int
     interface: str | None = None  # known up front only for the ssh provider
+    # A cloud fabric's source/destination check: False where the node routes or NATs for
+    # others (the router and network nodes), so it may carry addresses not its own.
+    source_dest_check: bool = True
 
     @property
     def with_prefix(self) -> str:
@@ -177,6 +180,12 @@ class Plan:
     zone: str | None = None  # gcp
     router: LabRouter | None = None  # None: the provider (or host) gives each node its way out
     open_ports: tuple[OpenPort, ...] = ()
+    # The cloud network the nodes are on (`aws`), the cloud's own or emulated on this host;
+    # None: a plain network (local bridges, ssh hosts' LAN).
+    fabric: str | None = None
+    # The access node's public address where the plan knows it up front (the emulated
+    # fabric); a cloud's is allocated by `up`.
+    public_address: IPv4Address | None = None
 
     def network(self, name: NetworkName) -> PlannedNetwork:
         return next(network for network in self.networks if network.name is name)
@@ -224,6 +233,8 @@ class Plan:
             zone=data.get("zone"),
             router=_router(data.get("router")),
             open_ports=tuple(_open_port(port) for port in data.get("open_ports", ())),
+            fabric=data.get("fabric"),
+            public_address=_optional_address(data.get("public_address")),
         )
 
 
@@ -285,6 +296,7 @@ def _node(data: Mapping[str, Any]) -> PlannedNode:
                 prefix_length=nic["prefix_length"],
                 mtu=nic["mtu"],
                 interface=nic.get("interface"),
+                source_dest_check=nic.get("source_dest_check", True),
             )
             for nic in data["nics"]
         ),

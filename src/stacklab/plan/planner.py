@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Collection, Mapping
 from ipaddress import IPv4Address, IPv4Network
 
@@ -18,6 +19,8 @@ from stacklab.config.models import (
     GcpProvider,
     Hypervisor,
     NetworkName,
+    NodeSpec,
+    ProviderKind,
     Role,
     Spec,
     SshProvider,
@@ -25,6 +28,8 @@ from stacklab.config.models import (
 from stacklab.config.presets import node_specs
 from stacklab.config.rules import (
     access_problems,
+    fabric_of,
+    fabric_problems,
     machine_problems,
     network_problems,
     node_networks,
@@ -51,6 +56,7 @@ from stacklab.plan.models import (
 )
 from stacklab.plan.steps import STEPS
 
+EMULATED_PUBLIC_RANGE = IPv4Network("198.18.0.0/15")
 PURPOSES = {
     NetworkName.MANAGEMENT: "APIs, database, message queue and SSH between nodes",
     NetworkName.OVERLAY: "{tunnel} tunnels that carry the tenant networks",
@@ -79,7 +85,12 @@ def plan(
     problems += machine_issues
     problems += os_problems(spec)
     problems += network_problems(spec, provider_catalog)
-    problems += access_problems(spec, provider_catalog)
+    problems += fabric_problems(spec, catalog)
+    fabric = fabric_of(spec)
+    # The cloud network decides the way out, the firewall and public addresses, whether
+    # the cloud's own or emulated here (an unknown fabric is a problem reported above).
+    network_catalog = catalog.of(fabric) if fabric in catalog.providers else provider_catalog
+    problems += access_problems(spec, network_catalog)
 
     members = {
         name: [node for node in nodes if name in node_networks(node)] for name in NetworkName
@@ -118,6 +129,7 @@ def plan(
     }
     release = release_of(spec.os)
     domain = f"{spec.name}.internal"
+    router_node = _router_node(network_catalog, nodes)
     planned_nodes = []
     for node in nodes:
         machine = machines[node.name]
@@ -129,6 +141,8 @@ def plan(
                 prefix_length=cidrs[name].prefixlen,
                 mtu=mtu_of[name],
                 interface=interfaces.get(name),
+                source_dest_check=router_node is None
+                or not (node.name == router_node or Role.NETWORK in node.roles),
             )
             for name in NetworkName
             if node.name in addresses[name]
@@ -150,7 +164,7 @@ def plan(
             )
         )
     services = _services(spec)
-    access_node = next(n.name for n in nodes if Role.NETWORK in n.roles)
+    access_node = _access_node(nodes)
     return Plan(
         lab=spec.name,
         provider=spec.provider_kind.value,
@@ -167,16 +181,36 @@ def plan(
         services=services,
         cost=_cost(spec, provider_catalog, tuple(planned_nodes)),
         steps=_steps(spec),
-        warnings=_warnings(spec, provider_catalog.traits, tuple(planned_nodes)),
+        warnings=_warnings(spec, network_catalog.traits, tuple(planned_nodes)),
         region=spec.provider.region
         if isinstance(spec.provider, AwsProvider | GcpProvider)
         else None,
         profile=_credentials_source(spec),
         project=spec.provider.project if isinstance(spec.provider, GcpProvider) else None,
         zone=_zone(spec, provider_catalog),
-        router=_router(provider_catalog, networks, tuple(planned_nodes), access_node),
-        open_ports=_open_ports(spec, provider_catalog, access_node),
+        router=_router(router_node, networks, tuple(planned_nodes)),
+        open_ports=_open_ports(spec, network_catalog, access_node),
+        fabric=fabric,
+        public_address=_emulated_public_address(spec, network_catalog),
     )
+
+
+def _access_node(nodes: tuple[NodeSpec, ...]) -> str:
+    return next(n.name for n in nodes if Role.NETWORK in n.roles)
+
+
+def _router_node(catalog: ProviderCatalog, nodes: tuple[NodeSpec, ...]) -> str | None:
+    """The access node, where the fabric gives nodes no way out of their own."""
+    return _access_node(nodes) if catalog.network.nodes_exit_through_router_node else None
+
+
+def _emulated_public_address(spec: Spec, network_catalog: ProviderCatalog) -> IPv4Address | None:
+    """The access node's public address on an emulated fabric: one of the benchmarking range
+    (RFC 2544), which no real network routes, picked by the lab's name."""
+    if spec.provider_kind is not ProviderKind.LOCAL or not network_catalog.traits.public_addresses:
+        return None
+    offset = 1 + zlib.crc32(spec.name.encode()) % (EMULATED_PUBLIC_RANGE.num_addresses - 2)
+    return EMULATED_PUBLIC_RANGE[offset]
 
 
 def _credentials_source(spec: Spec) -> str | None:
@@ -199,14 +233,13 @@ def _zone(spec: Spec, catalog: ProviderCatalog) -> str | None:
 
 
 def _router(
-    catalog: ProviderCatalog,
+    router_node: str | None,
     networks: tuple[PlannedNetwork, ...],
     nodes: tuple[PlannedNode, ...],
-    access_node: str,
 ) -> LabRouter | None:
-    if not catalog.network.nodes_exit_through_router_node:
+    if router_node is None:
         return None
-    router = next(node for node in nodes if node.name == access_node)
+    router = next(node for node in nodes if node.name == router_node)
     return LabRouter(
         node=router.name,
         gateway=router.management_address,

@@ -21,7 +21,7 @@ from ipaddress import IPv4Address, IPv4Network
 import yaml
 
 from stacklab.catalog.models import ProviderCatalog, Virtualization
-from stacklab.config.models import NetworkName, Role
+from stacklab.config.models import NetworkName
 from stacklab.errors import Problem
 from stacklab.plan.models import HypervisorKind, Plan, PlannedNode
 from stacklab.providers.aws.records import IngressRule
@@ -181,7 +181,6 @@ def _routes_of(network: NetworkName) -> Routes:
 
 def _node_layout(plan: Plan, node: PlannedNode, catalog: ProviderCatalog) -> NodeLayout:
     is_access = node.name == plan.access_node
-    routes_or_nats = is_access or node.has_role(Role.NETWORK)
     first = (
         NetworkName.UPLINK
         if is_access and node.nic(NetworkName.UPLINK)
@@ -199,7 +198,7 @@ def _node_layout(plan: Plan, node: PlannedNode, catalog: ProviderCatalog) -> Nod
                 if vip and nic.network is NetworkName.MANAGEMENT and node.name == plan.controller
                 else ()
             ),
-            source_dest_check=not routes_or_nats,
+            source_dest_check=nic.source_dest_check,
             public=is_access and index == 0,
         )
         for index, nic in enumerate(ordered)

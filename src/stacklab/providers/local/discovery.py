@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stacklab.providers.base import FoundResource
+from stacklab.providers.local.fabric import FABRIC_FAMILY
 from stacklab.providers.local.mounts import current_mounts
 from stacklab.providers.local.naming import (
     LinkOwner,
@@ -36,6 +37,7 @@ class LabInventory:
     veths: list[str] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
     nft_table: str | None = None
+    fabric_table: str | None = None  # the emulated cloud fabric's (bridge family)
     mounts: list[Path] = field(default_factory=list)
     node_dirs: list[Path] = field(default_factory=list)
     processes: dict[str, list[int]] = field(default_factory=dict)  # machine -> nspawn PIDs
@@ -50,6 +52,7 @@ class LabInventory:
             or self.veths
             or self.namespaces
             or self.nft_table
+            or self.fabric_table
             or self.mounts
             or self.node_dirs
             or self.processes
@@ -77,6 +80,7 @@ def inventory(runner: Runner, lab: str) -> LabInventory:
             found.nodes.add(parsed[1])
     table = nft_table_name(lab)
     found.nft_table = table if table in nft_tables(runner) else None
+    found.fabric_table = table if table in nft_tables(runner, FABRIC_FAMILY) else None
 
     directories: set[Path] = set()
     for mount in current_mounts():
@@ -132,6 +136,10 @@ def as_resources(found: LabInventory) -> list[FoundResource]:
     resources += [FoundResource("netns", name) for name in sorted(found.namespaces)]
     if found.nft_table:
         resources.append(FoundResource("nft-table", found.nft_table))
+    if found.fabric_table:
+        resources.append(
+            FoundResource("nft-table", found.fabric_table, details={"family": FABRIC_FAMILY})
+        )
     resources += [FoundResource("mount", str(point)) for point in sorted(found.mounts)]
     resources += [FoundResource("directory", str(path)) for path in sorted(found.node_dirs)]
     resources += [FoundResource("runtime", str(path)) for path in found.runtime_files]

@@ -16,6 +16,7 @@ from typing import Any
 
 from stacklab.errors import ProviderError
 from stacklab.plan.models import PlannedNetwork, PlannedNode
+from stacklab.providers.local.fabric import PublicEdge, edge_rules
 from stacklab.providers.local.naming import (
     ALIAS_PREFIX,
     NODE_INTERFACES,
@@ -162,57 +163,93 @@ def default_uplink(runner: Runner) -> str | None:
     return None
 
 
-def render_lab_table(lab: str, cidrs: list[IPv4Network], bridges: list[str], uplink: str) -> str:
+def render_lab_table(
+    lab: str,
+    cidrs: list[IPv4Network],
+    bridges: list[str],
+    uplink: str,
+    edge: PublicEdge | None = None,
+) -> str:
     """A table of the lab's own: masquerade its networks out of the host's uplink only, so
     traffic between lab networks and the host keeps its addresses; and fence the lab off:
     its bridges forward only among themselves and to and from the uplink, never to another
-    lab's bridges (or any other interface of this host)."""
-    name = nft_table_name(lab)
+    lab's bridges (or any other interface of this host).
+
+    edge: on an emulated cloud fabric, only the access node goes out, and comes in at its
+    public address (stacklab.providers.local.fabric)."""
     sources = ", ".join(str(cidr) for cidr in sorted(cidrs))
     own = ", ".join(f'"{bridge}"' for bridge in sorted(bridges))
-    body = (
-        "\tchain postrouting {\n"
-        "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
-        f'\t\tip saddr {{ {sources} }} oifname "{uplink}" masquerade\n'
-        "\t}\n"
-        "\tchain forward {\n"
-        "\t\ttype filter hook forward priority filter; policy accept;\n"
-        f'\t\tiifname {{ {own} }} oifname != {{ {own}, "{uplink}" }} drop\n'
-        f'\t\toifname {{ {own} }} iifname != {{ {own}, "{uplink}" }} drop\n'
-        "\t}\n"
-    )
+    fence = [
+        f'iifname {{ {own} }} oifname != {{ {own}, "{uplink}" }} drop',
+        f'oifname {{ {own} }} iifname != {{ {own}, "{uplink}" }} drop',
+    ]
+    if edge is None:
+        chains = {
+            "postrouting": [f'ip saddr {{ {sources} }} oifname "{uplink}" masquerade'],
+            "forward": fence,
+        }
+    else:
+        chains = edge_rules(edge, uplink, bridges)
+        chains["forward"] = fence + chains["forward"]
+    body = "".join(_chain(name, HOOKS[name], chains[name]) for name in HOOKS if name in chains)
+    name = nft_table_name(lab)
     digest = hashlib.sha256(body.encode()).hexdigest()[:12]
     return f'table ip {name} {{\n\tcomment "{ALIAS_PREFIX}:{lab}:{digest}"\n{body}}}\n'
 
 
+HOOKS = {
+    "prerouting": "type nat hook prerouting priority dstnat",
+    # -100 is dstnat, a name nft takes in prerouting only.
+    "output": "type nat hook output priority -100",
+    "postrouting": "type nat hook postrouting priority srcnat",
+    "forward": "type filter hook forward priority filter",
+    "refuse": "type filter hook output priority filter",
+}
+
+
+def _chain(name: str, hook: str, rules: list[str]) -> str:
+    lines = "".join(f"\t\t{rule}\n" for rule in rules)
+    return f"\tchain {name} {{\n\t\t{hook}; policy accept;\n{lines}\t}}\n"
+
+
 def ensure_lab_table(
-    runner: Runner, lab: str, cidrs: list[IPv4Network], bridges: list[str], uplink: str
+    runner: Runner,
+    lab: str,
+    cidrs: list[IPv4Network],
+    bridges: list[str],
+    uplink: str,
+    edge: PublicEdge | None = None,
 ) -> bool:
     """The lab's nft table as rendered; True if it was (re)written."""
+    return ensure_table(runner, "ip", lab, render_lab_table(lab, cidrs, bridges, uplink, edge))
+
+
+def ensure_table(runner: Runner, family: str, lab: str, wanted: str) -> bool:
+    """A table of the lab's as rendered (its comment carries a digest of its rules); True
+    if it was (re)written."""
     name = nft_table_name(lab)
-    wanted = render_lab_table(lab, cidrs, bridges, uplink)
     comment = next(line.strip() for line in wanted.splitlines() if "comment" in line)
-    current = runner.run(["nft", "list", "table", "ip", name], check=False)
+    current = runner.run(["nft", "list", "table", family, name], check=False)
     if current.ok and comment in current.stdout:
         return False
     # Declare, delete and declare again in one transaction: replaces an outdated table atomically.
-    script = f"table ip {name} {{}}\ndelete table ip {name}\n{wanted}"
+    script = f"table {family} {name} {{}}\ndelete table {family} {name}\n{wanted}"
     runner.run(["nft", "-f", "-"], input_text=script, fix="check that nftables works here")
     return True
 
 
-def nft_tables(runner: Runner) -> list[str]:
-    result = runner.run(["nft", "-j", "list", "tables", "ip"], check=False)
+def nft_tables(runner: Runner, family: str = "ip") -> list[str]:
+    result = runner.run(["nft", "-j", "list", "tables", family], check=False)
     if not result.ok or not result.stdout.strip():
         return []
     items = json.loads(result.stdout).get("nftables", [])
     return [item["table"]["name"] for item in items if "table" in item]
 
 
-def delete_lab_table(runner: Runner, lab: str) -> None:
+def delete_lab_table(runner: Runner, lab: str, family: str = "ip") -> None:
     name = nft_table_name(lab)
-    if name in nft_tables(runner):
-        runner.run(["nft", "delete", "table", "ip", name])
+    if name in nft_tables(runner, family):
+        runner.run(["nft", "delete", "table", family, name])
 
 
 # Address conflicts

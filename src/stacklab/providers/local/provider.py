@@ -21,6 +21,12 @@ from stacklab.plan.models import Plan, PlannedNode
 from stacklab.providers.base import FoundResource
 from stacklab.providers.local.apt_cache import debian_mirror, ensure_apt_cache, security_mirror
 from stacklab.providers.local.discovery import as_resources, inventory
+from stacklab.providers.local.fabric import (
+    FABRIC_FAMILY,
+    fabric_ports,
+    public_edge,
+    render_fabric_table,
+)
 from stacklab.providers.local.forward_policy import dropping_chains
 from stacklab.providers.local.images import BaseImage, images_dir, node_layers
 from stacklab.providers.local.ip_forwarding import ensure_ip_forwarding, restore_ip_forwarding
@@ -42,6 +48,7 @@ from stacklab.providers.local.network import (
     ensure_bridge,
     ensure_lab_table,
     ensure_node_links,
+    ensure_table,
     host_links,
 )
 from stacklab.providers.local.node_files import AptSettings, apt_proxy_url, known_hosts_lines
@@ -146,6 +153,13 @@ class LocalProvider:
                 "This host has no default route: lab nodes would have no way out.",
                 fix="configure a default route (check `ip route`)",
             )
+        if plan.public_address is not None and any(p.source is None for p in plan.open_ports):
+            raise ProviderError(
+                f"The emulated {plan.fabric} fabric opens the access node's public address "
+                f"{plan.public_address} only to access.admin_cidr, which is not set.",
+                fix="set access.admin_cidr to this host's address/32 (the host plays your "
+                "machine): `ip -4 route get 198.18.0.1` shows it as src",
+            )
         if self.from_snapshot is not None:
             self._check_snapshot_fits(plan, self.from_snapshot)
         directory = lab_dir(plan.lab)
@@ -192,10 +206,30 @@ class LocalProvider:
             raise HostError("This host has no default route.", fix="check `ip route`")
         cidrs = [network.cidr for network in plan.networks]
         bridges = [bridge_name(plan.lab, network.name) for network in plan.networks]
-        if ensure_lab_table(self.runner, plan.lab, cidrs, bridges, uplink):
-            table = nft_table_name(plan.lab)
-            context.progress(f"nftables table {table}: NAT out of {uplink}, other labs fenced off")
+        edge = public_edge(plan)
+        table = nft_table_name(plan.lab)
+        if ensure_lab_table(self.runner, plan.lab, cidrs, bridges, uplink, edge):
+            if edge is None:
+                context.progress(
+                    f"nftables table {table}: NAT out of {uplink}, other labs fenced off"
+                )
+            else:
+                context.progress(
+                    f"nftables table {table}: the {plan.fabric} fabric's internet gateway, "
+                    f"{edge.public} NATed to {plan.access_node} ({edge.private})"
+                )
             context.record(KIND, "nft-table", table, uplink=uplink)
+        if plan.fabric is not None:
+            ports = fabric_ports(plan)
+            fabric = render_fabric_table(plan.lab, ports)
+            if ensure_table(self.runner, FABRIC_FAMILY, plan.lab, fabric):
+                unchecked = sorted({port.node for port in ports if not port.source_dest_check})
+                context.progress(
+                    f"nftables table {FABRIC_FAMILY} {table}: the {plan.fabric} fabric's "
+                    "source/destination check on every node interface, off on "
+                    f"{', '.join(unchecked) or 'none'}"
+                )
+                context.record(KIND, "nft-table", table, family=FABRIC_FAMILY)
         # After the bridges exist: a lab going away meanwhile then sees this one and leaves
         # forwarding on.
         if ensure_ip_forwarding():

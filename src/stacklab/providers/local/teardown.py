@@ -10,6 +10,7 @@ from stacklab.core.nodes import ProgressCallback
 from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import ProviderError
 from stacklab.providers.local.discovery import NSPAWN_RUNTIME, LabInventory, inventory
+from stacklab.providers.local.fabric import FABRIC_FAMILY
 from stacklab.providers.local.mounts import mounts_below, unmount_all_below
 from stacklab.providers.local.naming import namespace_name
 from stacklab.providers.local.network import delete_lab_table, delete_link, delete_namespace
@@ -61,6 +62,8 @@ def tear_down(runner: Runner, found: LabInventory, progress: ProgressCallback) -
         delete_link(runner, bridge)
     if found.nft_table:
         delete_lab_table(runner, lab)
+    if found.fabric_table:
+        delete_lab_table(runner, lab, FABRIC_FAMILY)
     for directory in found.node_dirs:
         if mounts_below(directory):  # never delete through a mount into something else
             raise ProviderError(f"{directory} still has mounts; not deleting it.")
@@ -86,6 +89,7 @@ def _describe(found: LabInventory) -> str:
         *found.veths,
         *found.namespaces,
         *([found.nft_table] if found.nft_table else []),
+        *([f"{FABRIC_FAMILY} {found.fabric_table}"] if found.fabric_table else []),
         *(str(point) for point in found.mounts),
         *(str(path) for path in found.node_dirs),
         *found.processes,

@@ -178,6 +178,9 @@ class ComputeClient:
                     fix=f"check the operation in the console; {RESUME_FIX}",
                 )
             operation = self._wait_once(operation)
+            if operation.status != compute_v1.Operation.Status.DONE:
+                # GCP's wait may answer early, even at once when it is busy: not in a loop.
+                self._sleep(2.0)
         if operation.error and operation.error.errors:
             first = operation.error.errors[0]
             raise GcpFailure(what, first.code, first.message)
