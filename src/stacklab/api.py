@@ -39,6 +39,8 @@ from stacklab.plan.models import Plan
 from stacklab.runner import LocalRunner
 from stacklab.state.db import LabRecord, StateDB
 from stacklab.state.paths import lab_dir
+from stacklab.verify.interop.results import InteropReport
+from stacklab.verify.interop.run import InteropOptions, ResultCallback, run_interop
 from stacklab.verify.phases import PhaseResult, VerifyResult
 from stacklab.verify.run import verify_lab
 from stacklab.workloads.inventory import InventoryFormat, lab_inventory
@@ -70,6 +72,7 @@ __all__ = [
     "tunnel",
     "up",
     "verify",
+    "verify_interop",
 ]
 
 
@@ -143,6 +146,25 @@ def verify(name: str, *, report: Callable[[PhaseResult], None] = lambda r: None)
     """Boot an instance from the test image, check console markers, floating IP, SSH; clean up."""
     access_node = verify_access_node(lab_record(name))
     return verify_lab(name, lab_dir(name), access_node=access_node, report=report)
+
+
+def verify_interop(
+    name: str,
+    options: InteropOptions,
+    *,
+    progress: Callable[[str], None] = lambda message: None,
+    on_result: ResultCallback = lambda done, total, result: None,
+) -> InteropReport:
+    """The public interop guideline's required tests, run with Tempest against the lab."""
+    record = lab_record(name)
+    return run_interop(
+        name,
+        lab_dir(name),
+        Plan.from_dict(record.plan),
+        options=options,
+        progress=progress,
+        on_result=on_result,
+    )
 
 
 def env(name: str) -> str:

@@ -299,6 +299,35 @@ class OpenStackCloud:
         with _calling(f"delete server {server_id}"):
             self._conn.compute.delete_server(server_id, ignore_missing=True)
 
+    # API discovery
+
+    def microversion_range(self, service_type: str) -> tuple[str, str] | None:
+        """The (min, max) microversions the service's endpoint announces; None where it
+        announces none (an API without microversions)."""
+        with _calling(f"discover the {service_type} API's versions"):
+            data = self._conn.session.get_endpoint_data(
+                service_type=service_type,
+                interface="public",
+                region_name=self._conn.config.region_name,
+            )
+        if data is None or not data.max_microversion:
+            return None
+        low = data.min_microversion or data.max_microversion
+
+        def text(version: tuple[int | float, ...]) -> str:
+            return ".".join(str(int(part)) for part in version)
+
+        return text(low), text(data.max_microversion)
+
+    def service_types(self) -> list[str]:
+        """The types of the services Keystone's catalog has (an admin's call)."""
+        with _calling("list the catalog's services"):
+            return sorted({_str(service.type) for service in self._identity.services()})
+
+    def network_extensions(self) -> list[str]:
+        with _calling("list the network API's extensions"):
+            return sorted(_str(extension.alias) for extension in self._conn.network.extensions())
+
     # Images
 
     def images(self, name: str | None = None) -> list[ImageRecord]:

@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.status import Status
 from rich.text import Text
 
 from stacklab import api
+from stacklab.catalog.interop import SERVICES
 from stacklab.cli import render
 from stacklab.config.models import Preset, ProviderKind, Spec
 from stacklab.core.ssh import known_hosts_path, ssh_argv
@@ -32,6 +34,8 @@ from stacklab.errors import (
 from stacklab.plan.models import Step
 from stacklab.plan.steps import VERIFY_STEP, step_before, step_names
 from stacklab.state.paths import lab_dir
+from stacklab.verify.interop.results import Outcome, TestResult
+from stacklab.verify.interop.run import InteropOptions
 from stacklab.verify.phases import PhaseResult
 
 out = Console()
@@ -319,20 +323,102 @@ def start(spec_file: Path) -> None:
 @click.argument("lab", required=False)
 @spec_option
 @json_option
-def verify(lab: str | None, spec_file: Path, as_json: bool) -> None:
+@click.option(
+    "--interop",
+    is_flag=True,
+    help="Run the public interop guideline's required tests (OpenStack Powered Compute) "
+    "with Tempest instead: passed, failed and skipped per service, with each reason.",
+)
+@click.option(
+    "--only",
+    "services",
+    multiple=True,
+    type=click.Choice(SERVICES),
+    help="With --interop: this service's tests alone (repeatable).",
+)
+@click.option(
+    "--regex",
+    "pattern",
+    default=None,
+    help="With --interop: only the tests whose full name this regular expression finds.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="With --interop: Tempest workers (each boots its own servers).",
+)
+def verify(
+    lab: str | None,
+    spec_file: Path,
+    as_json: bool,
+    interop: bool,
+    services: tuple[str, ...],
+    pattern: str | None,
+    concurrency: int,
+) -> None:
     """Boot an instance from the test image: ACTIVE, console markers (DHCP, metadata),
-    floating IP ping, SSH; then delete what it made. Exit 0 if every phase passed."""
+    floating IP ping, SSH; then delete what it made. Exit 0 if every phase passed.
+
+    \b
+    With --interop: Tempest (pinned, installed once into its own virtual environment
+    under ~/.cache/stacklab/tempest) runs the required tests of the interop guideline
+    shipped in stacklab's catalog, with a tempest.conf made from the lab (mode 0600, in
+    the lab's directory). Exit 0 unless a required test failed (9); flagged tests are
+    optional-pass, as the guideline says. A full run takes an hour or more on a small
+    host; --only and --regex run a slice."""
+    name = api.resolve_lab_name(lab, spec_file)
+    if interop:
+        _verify_interop(name, InteropOptions(services, pattern, concurrency), as_json)
+        return
+    if services or pattern or concurrency != 2:
+        raise click.UsageError("--only, --regex and --concurrency go with --interop")
 
     def report(phase: PhaseResult) -> None:
         if not as_json:
             err.print(phase.line(), highlight=False)
 
-    result = api.verify(api.resolve_lab_name(lab, spec_file), report=report)
+    result = api.verify(name, report=report)
     if as_json:
         emit_json(result.to_dict())
     else:
         out.print("\n".join(result.lines()), highlight=False)
     result.raise_if_failed()
+
+
+def _progress(spinner: Status, message: str, as_json: bool) -> None:
+    """Each step on its own line (the install takes minutes), and in the spinner."""
+    spinner.update(message)
+    if not as_json:
+        err.print(f"-> {message}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _verify_interop(name: str, options: InteropOptions, as_json: bool) -> None:
+    def on_result(done: int, total: int, result: TestResult) -> None:
+        if not as_json:
+            reason = f"  {result.reason}" if result.outcome is not Outcome.PASSED else ""
+            err.print(
+                f"[{done}/{total}] {result.outcome.value:<7} {result.test.service:<8} "
+                f"{result.test.name.rsplit('.', 2)[-2]}.{result.test.name.rsplit('.', 1)[-1]}"
+                f"{reason}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,  # one line per test, whatever the terminal's width
+            )
+
+    with err.status("verify --interop…") as spinner:
+        report = api.verify_interop(
+            name,
+            options,
+            progress=lambda message: _progress(spinner, message, as_json),
+            on_result=on_result,
+        )
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        out.print("\n".join(report.lines()), highlight=False, markup=False, soft_wrap=True)
+    report.raise_if_failed()
 
 
 @cli.command()
