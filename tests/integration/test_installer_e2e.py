@@ -57,10 +57,15 @@ def version_tuple(microversion: str) -> tuple[int, ...]:
     return tuple(int(part) for part in microversion.split("."))
 
 
+def planned_phases(lab: AioLab) -> list[str]:
+    """The install phases this lab's plan runs (block storage only with Cinder, and so on)."""
+    return [phase for phase in PHASES if phase in lab.plan.step_names]
+
+
 def test_killed_up_was_resumed_to_the_end(lab: AioLab) -> None:
     journal = api.status(lab.name).journal
     done = {entry.step for entry in journal if entry.status == "ok"}
-    assert set(PHASES) <= done
+    assert {"compute", "network"} <= set(planned_phases(lab)) <= done
     assert leftovers(lab.directory, own_token="") == []  # the killed run's Ansible is gone
 
 
@@ -93,11 +98,11 @@ def test_second_up_changes_nothing(lab: AioLab) -> None:
     assert run(["up"]) == 0
     print(f"\nsecond up (converge and verify): {time.monotonic() - started:.0f} s")
     changed = {}
-    for phase in PHASES:
+    for phase in planned_phases(lab):
         stats = last_stats(lab.directory, phase)
         assert stats is not None, phase
         changed[phase] = stats["changed_tasks"]
-    assert changed == {phase: [] for phase in PHASES}
+    assert changed == {phase: [] for phase in planned_phases(lab)}
 
 
 # The nodes' own filesystems hold the services' configuration, with their passwords.
