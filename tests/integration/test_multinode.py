@@ -37,11 +37,6 @@ from stacklab.state.paths import lab_dir
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.slow,
-    # Not yet seen passing from a fresh clone: the lab came up and instances on both computes
-    # reached each other over Geneve by hand, after the fixes for systemd's spawn failures and
-    # the SSH login stalls in nodes; the first fresh-clone run after them decides. Non-strict,
-    # so a pass shows as XPASS and the marker goes; issue 11 stays open until then.
-    pytest.mark.xfail(reason="multinode on OVN: first fresh-clone pass to be seen", strict=False),
 ]
 
 LAB = "multi"
