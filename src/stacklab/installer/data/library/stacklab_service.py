@@ -24,6 +24,7 @@ options:
   enabled: {type: bool, default: true}
   config_files: {type: list, elements: path, default: []}
   restart_after: {type: list, elements: str, default: []}
+  restart: {type: bool, default: false}
 """
 
 MICROSECONDS = 1_000_000
@@ -99,6 +100,8 @@ def main() -> None:
             "enabled": {"type": "bool", "default": True},
             "config_files": {"type": "list", "elements": "path", "default": []},
             "restart_after": {"type": "list", "elements": "str", "default": []},
+            # A change the caller made that no file shows (a setting in OVSDB, say).
+            "restart": {"type": "bool", "default": False},
         },
     )
     name: str = module.params["name"]
@@ -137,6 +140,8 @@ def main() -> None:
         reasons = stale_reasons(
             since, module.params["config_files"], module.params["restart_after"]
         )
+        if module.params["restart"]:
+            reasons.append("asked to")
         if reasons:
             run("restart", name)
             actions[-1] += f" ({', '.join(reasons)})"
