@@ -74,7 +74,7 @@ run_tests() {
   say "unit tests"
   "$VENV/bin/pytest" tests/unit -q
   say "integration tests (real netns, qemu, nspawn)"
-  "$VENV/bin/pytest" tests/integration -q -m "integration or slow" "$@"
+  "$VENV/bin/pytest" tests/integration -q -m "integration or slow" --durations=25 "$@"
 }
 
 case "${1:-}" in

@@ -1,8 +1,13 @@
-"""The multinode preset on real local nodes: controller, network, two computes (and the
-storage node of the preset). `stacklab up` ends with a passing verify; every Nova service
-and Neutron agent the plan expects reports up; an instance goes ACTIVE on each compute
-node, placed there by the admin; `stacklab down` leaves nothing. Root, nspawn; the module
-makes its own lab (the longest test of the suite)."""
+"""The multinode preset on the emulated VPC (`provider: {kind: local, fabric: aws}`, issue 13),
+on real local nodes: controller, network, two computes (and the storage node of the preset).
+The one multinode lab of the suite: it covers the plain multinode case too. `stacklab up`
+ends with a passing verify; every Nova service and Neutron agent the plan expects reports up;
+an instance goes ACTIVE on each compute node, placed there by the admin; two instances on
+different computes reach each other over Geneve; the external network lives on the network
+node (no bridge of it on this host), so this host, playing the user's machine, reaches a
+floating IP only through the access node's public address, and a guest reaches this host
+through the network node's masquerade; `stacklab down` leaves nothing. Root, nspawn; the
+module makes its own lab (the longest test of the suite)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,31 +34,42 @@ from stacklab.bootstrap.resources import (
     keypair_name,
 )
 from stacklab.cli.main import run
-from stacklab.config.models import Role
+from stacklab.config.models import NetworkName, Role
+from stacklab.core.nodes import NodeAccess
+from stacklab.core.ssh import ssh_argv
 from stacklab.installer.health import cloud_health, expected_services, label, planned_roles
 from stacklab.labcloud.credentials import lab_private_key
 from stacklab.plan.models import Plan
+from stacklab.plan.planner import EMULATED_PUBLIC_RANGE
+from stacklab.providers.local.naming import bridge_name
 from stacklab.state.paths import lab_dir
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.slow,
-    # Not yet seen passing from a fresh clone: the lab came up and instances on both computes
-    # reached each other over Geneve by hand, after the fixes for systemd's spawn failures and
-    # the SSH login stalls in nodes; the first fresh-clone run after them decides. Non-strict,
-    # so a pass shows as XPASS and the marker goes; issue 11 stays open until then.
-    pytest.mark.xfail(reason="multinode on OVN: first fresh-clone pass to be seen", strict=False),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-LAB = "multi"
+LAB = "vpc4"
+OPENSTACK = str(Path(sys.executable).with_name("openstack"))
+
+
+def host_address() -> str:
+    """This host's source address towards the emulated public range: its admin_cidr, and
+    the address a guest reaches it at from outside the lab."""
+    words = subprocess.run(
+        ["ip", "-4", "route", "get", str(EMULATED_PUBLIC_RANGE[1])],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return words[words.index("src") + 1]
+
+
 SPEC = f"""\
 name: {LAB}
+provider: {{kind: local, fabric: aws}}
 topology:
   preset: multinode
 services:
   horizon: false
+access:
+  admin_cidr: {host_address()}/32
 """
-OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +82,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         with in_lab_home(home):
             started = time.monotonic()
             assert run(["up"]) == 0
-            print(f"\nmultinode up: {time.monotonic() - started:.0f} s")
+            print(f"\nmultinode up on the emulated VPC: {time.monotonic() - started:.0f} s")
         yield home
     finally:
         with in_lab_home(home):
@@ -128,14 +145,14 @@ def demo_cli(*command: str) -> dict[str, object]:
     return loaded
 
 
-def ssh_to(address: str, *command: str) -> subprocess.CompletedProcess[str]:
+def ssh_to(plan: Plan, address: str, *command: str) -> subprocess.CompletedProcess[str]:
+    """SSH from this host to an instance as the user would: through the access node's
+    public address (the only way in), with the lab's key."""
     key = lab_private_key(lab_dir(LAB))
-    return subprocess.run(
-        ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no",
-         "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "BatchMode=yes",
-         f"{IMAGE_USER}@{address}", *command],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+    guest = NodeAccess("guest", address, IMAGE_USER, 22, key, f"root@{plan.public_address}")
+    with tempfile.TemporaryDirectory() as scratch:
+        argv = ssh_argv(guest, Path(scratch) / "known_hosts", command, strict=False)
+        return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
 
 
 def fixed_address(server: dict[str, object]) -> str:
@@ -144,10 +161,21 @@ def fixed_address(server: dict[str, object]) -> str:
     return str(addresses[TENANT_NETWORK][0])
 
 
-def test_instances_on_both_computes_reach_each_other_over_geneve(home: Path) -> None:
+def test_the_external_network_lives_on_the_network_node(plan: Plan) -> None:
+    external = plan.network(NetworkName.PROVIDER)
+    assert external.on_node == plan.access_node == "network"
+    assert all(node.nic(NetworkName.PROVIDER) is None for node in plan.nodes)
+    bridge = bridge_name(LAB, NetworkName.PROVIDER)
+    shown = subprocess.run(["ip", "link", "show", bridge], capture_output=True, check=False)
+    assert shown.returncode != 0, f"{bridge} exists on this host"
+
+
+def test_instances_on_both_computes_reach_each_other_over_geneve(home: Path, plan: Plan) -> None:
     """Two servers of the demo project on one tenant network, kept apart by an anti-affinity
-    group (so on compute1 and compute2): one, reached by SSH on its floating IP, pings the
-    other's tenant address, which crosses the Geneve tunnel between the computes."""
+    group (so on compute1 and compute2): one, reached by SSH on its floating IP through the
+    access node's public address (this host has no other way to it), pings the other's
+    tenant address, which crosses the Geneve tunnel between the computes, and this host's
+    own address, which it reaches through the network node's masquerade."""
     with in_lab_home(home):
         group = demo_cli("server", "group", "create", "--policy", "anti-affinity", "apart")
         made: list[str] = []
@@ -173,17 +201,23 @@ def test_instances_on_both_computes_reach_each_other_over_geneve(home: Path) -> 
             )  # fmt: skip
             other = fixed_address(servers[1])
             deadline = time.monotonic() + 300
-            answer = ssh_to(address, "true")
+            answer = ssh_to(plan, address, "true")
             while answer.returncode != 0 and time.monotonic() < deadline:
                 time.sleep(5)
-                answer = ssh_to(address, "true")
+                answer = ssh_to(plan, address, "true")
             assert answer.returncode == 0, answer.stderr
+            direct = subprocess.run(
+                ["ping", "-c", "2", "-W", "2", address], capture_output=True, check=False
+            )
+            assert direct.returncode != 0, "this host reached the floating IP directly"
             # The first packet to a new destination waits for ARP and OVN's flow setup in the
             # userspace datapath and may be lost (TCG guests); what must hold is the path after.
-            ssh_to(address, "ping", "-c", "1", "-W", "5", other)
-            pinged = ssh_to(address, "ping", "-c", "3", "-W", "2", other)
+            ssh_to(plan, address, "ping", "-c", "1", "-W", "5", other)
+            pinged = ssh_to(plan, address, "ping", "-c", "3", "-W", "2", other)
             assert pinged.returncode == 0, (pinged.stdout, pinged.stderr)
             assert " 0% packet loss" in pinged.stdout, pinged.stdout
+            outside = ssh_to(plan, address, "ping", "-c", "3", "-W", "3", host_address())
+            assert outside.returncode == 0, (outside.stdout, outside.stderr)
         finally:
             if floating:
                 subprocess.run(

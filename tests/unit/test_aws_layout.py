@@ -58,7 +58,8 @@ def test_the_access_node_comes_up_on_its_uplink_and_the_others_on_management() -
     access = layout.access_node
     assert access.name == "network"
     assert access.nics[0].network is NetworkName.UPLINK
-    assert [n.public for n in access.nics] == [True, False, False, False]
+    # uplink, management, overlay: the external network is on the node itself, no ENI.
+    assert [n.public for n in access.nics] == [True, False, False]
     for node in layout.nodes:
         if node is not access:
             assert node.nics[0].network is NetworkName.MANAGEMENT
@@ -73,7 +74,9 @@ def test_only_the_network_node_routes_so_only_its_enis_skip_the_source_dest_chec
         for nic in node.nics
         if not nic.source_dest_check
     }
-    assert unchecked == {("network", name) for name in NetworkName}
+    assert unchecked == {
+        ("network", name) for name in NetworkName if name is not NetworkName.PROVIDER
+    }
 
 
 def test_the_management_vip_is_a_secondary_address_of_the_controller() -> None:
@@ -112,9 +115,20 @@ def test_uplink_routes_to_the_internet_and_management_through_the_access_node() 
     assert routes == {
         NetworkName.MANAGEMENT: Routes.VIA_ACCESS_NODE,
         NetworkName.OVERLAY: Routes.LOCAL,
-        NetworkName.PROVIDER: Routes.LOCAL,
         NetworkName.UPLINK: Routes.INTERNET,
     }
+
+
+def test_the_external_network_gets_no_subnet_it_lives_on_the_network_node() -> None:
+    """Seed 002's incomplete ARP: a Neutron router's MAC and floating IPs on a VPC subnet
+    are unknown to the VPC. The external network is the network node's br-ex instead."""
+    plan = aws_plan()
+    layout = layout_of(plan)
+    assert plan.network(NetworkName.PROVIDER).on_node == "network"
+    assert NetworkName.PROVIDER not in {s.network for s in layout.subnets}
+    assert not any(nic.network is NetworkName.PROVIDER for n in layout.nodes for nic in n.nics)
+    assert plan.router is not None
+    assert plan.network(NetworkName.PROVIDER).cidr in plan.router.masqueraded
 
 
 @pytest.mark.parametrize(
@@ -137,7 +151,7 @@ def test_ssh_and_https_are_open_only_to_the_admin_range_and_the_lab_talks_to_its
     assert rules == (
         IngressRule("tcp", str(ADMIN), 22, 22),
         IngressRule("tcp", str(ADMIN), 443, 443),
-        *(IngressRule("-1", str(network.cidr)) for network in plan.networks),
+        *(IngressRule("-1", str(network.cidr)) for network in plan.provisioned_networks),
     )
     assert all(rule.cidr != "0.0.0.0/0" for rule in rules)
     assert {(p.port, p.node) for p in plan.open_ports} == {(22, "network"), (443, "network")}
@@ -146,7 +160,9 @@ def test_ssh_and_https_are_open_only_to_the_admin_range_and_the_lab_talks_to_its
 def test_an_unset_admin_range_opens_nothing_from_outside() -> None:
     plan = aws_plan(access={})
     assert [port.source for port in plan.open_ports] == [None, None]
-    assert {rule.cidr for rule in ingress_rules(plan)} == {str(n.cidr) for n in plan.networks}
+    assert {rule.cidr for rule in ingress_rules(plan)} == {
+        str(n.cidr) for n in plan.provisioned_networks
+    }
 
 
 def test_a_missing_or_world_admin_range_is_refused_with_its_field() -> None:

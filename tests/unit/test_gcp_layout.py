@@ -32,8 +32,9 @@ def test_every_lab_network_is_a_network_of_its_own_at_the_plans_range_and_mtu() 
     plan = gcp_plan(networks={"overlay": {"mtu": 8896}})
     layout = lab_layout(plan, CATALOG.of("gcp"))
     assert {(n.name, str(n.cidr), n.mtu) for n in layout.networks} == {
-        (f"stacklab-lab-{n.name.value}", str(n.cidr), n.mtu) for n in plan.networks
+        (f"stacklab-lab-{n.name.value}", str(n.cidr), n.mtu) for n in plan.provisioned_networks
     }
+    assert NetworkName.PROVIDER not in {n.network for n in layout.networks}
     assert layout.network(NetworkName.OVERLAY).mtu == 8896
     assert plan.tenant_mtu == 8896 - 58
 
@@ -84,7 +85,7 @@ def test_the_admin_range_reaches_the_access_node_only_and_the_lab_reaches_itself
     assert {r.network for r in opened} == {"stacklab-lab-uplink"}
     inside = [rule for rule in layout.firewall_rules if not rule.target_tags]
     assert {r.network for r in inside} == {n.name for n in layout.networks}
-    assert all(r.protocol == "all" and len(r.sources) == 4 for r in inside)
+    assert all(r.protocol == "all" and len(r.sources) == 3 for r in inside)
     (route,) = layout.routes
     assert (route.network, route.destination, route.next_hop_ip, route.tags) == (
         "stacklab-lab-management",

@@ -243,3 +243,20 @@ def test_the_routers_masquerade_ruleset_is_one_nft_accepts(tmp_path: Path) -> No
     assert all(cidr in ruleset for cidr in router["masqueraded"])
     route = environment.get_template("stacklab-default-route.service.j2").render(lab_router=router)
     assert f"ip route replace default via {router['gateway']}" in route
+
+
+def test_on_a_cloud_the_network_node_alone_holds_the_external_networks_gateway() -> None:
+    lab = plan_for(
+        provider={"kind": "aws"},
+        topology={"preset": "multinode"},
+        access={"admin_cidr": "198.51.100.7/32"},
+    )
+    external = lab.network(NetworkName.PROVIDER)
+    hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
+    holders = {name: v["external_gateway"] for name, v in hosts.items() if "external_gateway" in v}
+    assert holders == {"network": f"{external.gateway}/{external.cidr.prefixlen}"}
+    assert all("provider" not in v["node_addresses"] for v in hosts.values())
+    local = plan_for(topology={"preset": "multinode"})
+    local_hosts = build_inventory(local, accesses(local))["all"]["hosts"]
+    assert not any("external_gateway" in v for v in local_hosts.values())
+    assert "provider" in local_hosts["network"]["node_addresses"]

@@ -49,3 +49,24 @@ def test_a_failed_stop_is_not_repeated() -> None:
     done = service.with_one_retry(("stop", "nova-api"), systemctl, lambda _: None)
     assert done.returncode == 1
     assert systemctl.calls == [("stop", "nova-api")]
+
+
+class SystemctlShow:
+    """Answers `systemctl show` with a fixed text."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.calls: list[tuple[str, ...]] = []
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        self.calls.append(args)
+        return subprocess.CompletedProcess(["systemctl", *args], 0, self.answer, "")
+
+
+def test_a_unit_whose_file_changed_on_disk_asks_for_a_reload() -> None:
+    changed = SystemctlShow("NeedDaemonReload=yes\n")
+    assert service.unit_file_changed("stacklab-tap-keeper", changed)
+    assert changed.calls == [("show", "--property=NeedDaemonReload", "stacklab-tap-keeper")]
+    assert not service.unit_file_changed(
+        "stacklab-tap-keeper", SystemctlShow("NeedDaemonReload=no\n")
+    )

@@ -26,6 +26,7 @@ from stacklab.providers.local.fabric import (
 )
 from stacklab.providers.local.naming import bridge_name, veth_name
 from stacklab.providers.local.network import render_lab_table
+from stacklab.verify.reach import floating_ips_answer_here
 
 ADMIN = "192.0.2.7/32"
 
@@ -100,6 +101,20 @@ def test_plain_local_labs_keep_no_router_no_public_address_and_no_checks() -> No
         (),
     )
     assert all(nic.source_dest_check for node in local.nodes for nic in node.nics)
+
+
+def test_the_external_network_is_the_router_nodes_and_no_bridge_of_this_host(
+    fabric_plan: Plan,
+) -> None:
+    external = fabric_plan.network(NetworkName.PROVIDER)
+    assert fabric_plan.router is not None
+    assert external.on_node == fabric_plan.router.node
+    assert external not in fabric_plan.provisioned_networks
+    assert not any(node.nic(NetworkName.PROVIDER) for node in fabric_plan.nodes)
+    assert not floating_ips_answer_here(fabric_plan)
+    plain = _plan({"kind": "local"})
+    assert plain.network(NetworkName.PROVIDER).on_node is None
+    assert floating_ips_answer_here(plain)
 
 
 def test_the_fabric_survives_the_saved_plan(fabric_plan: Plan) -> None:

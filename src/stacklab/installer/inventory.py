@@ -55,6 +55,10 @@ def host_vars(plan: Plan, node: PlannedNode, access: NodeAccess) -> dict[str, An
     }
     if node.hypervisor is not None:
         variables["virt_type"] = virt_type(node)
+    external = plan.network(NetworkName.PROVIDER)
+    if external.on_node == node.name:
+        # ovn_chassis puts it on br-ex, which holds no NIC.
+        variables["external_gateway"] = f"{external.gateway}/{external.cidr.prefixlen}"
     return variables
 
 

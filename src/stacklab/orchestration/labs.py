@@ -33,6 +33,7 @@ from stacklab.providers.registry import (
 from stacklab.state.db import LabRecord, LabState, StateDB
 from stacklab.state.lock import lab_lock
 from stacklab.state.paths import lab_dir
+from stacklab.verify.reach import floating_ips_answer_here
 
 
 def lab_record(name: str) -> LabRecord:
@@ -162,9 +163,10 @@ def node_access(name: str, node: str) -> NodeAccess:
 def verify_access_node(record: LabRecord) -> NodeAccess | None:
     """Where verify pings from: this host where it sits on the lab's provider network (None),
     else the access node."""
-    if traits_of(record.provider).host_on_lab_networks:
+    plan = Plan.from_dict(record.plan)
+    if floating_ips_answer_here(plan):
         return None
-    return node_access(record.name, Plan.from_dict(record.plan).access_node)
+    return node_access(record.name, plan.access_node)
 
 
 def tunnel(name: str, *, sshuttle_installed: bool | None = None) -> Tunnel:

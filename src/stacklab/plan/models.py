@@ -75,6 +75,11 @@ class PlannedNetwork:
     mtu: int
     vip: IPv4Address | None = None
     floating_range: FloatingRange | None = None
+    # The node that holds this network itself, its gateway address on the node's br-ex with
+    # no NIC of any node on it (the external network on a cloud, as DevStack's br-ex: no
+    # router MAC or floating IP the cloud does not know ever reaches its network); None:
+    # the provider (or host) makes the network and nodes join it with NICs.
+    on_node: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,11 @@ class Plan:
     def node(self, name: str) -> PlannedNode:
         return next(node for node in self.nodes if node.name == name)
 
+    @property
+    def provisioned_networks(self) -> tuple[PlannedNetwork, ...]:
+        """The networks the provider makes (bridges, subnets): all but one a node holds."""
+        return tuple(network for network in self.networks if network.on_node is None)
+
     def nodes_with(self, role: Role) -> tuple[PlannedNode, ...]:
         return tuple(node for node in self.nodes if node.has_role(role))
 
@@ -277,6 +287,7 @@ def _network(data: Mapping[str, Any]) -> PlannedNetwork:
             if floating is None
             else FloatingRange(IPv4Address(floating["start"]), IPv4Address(floating["end"]))
         ),
+        on_node=data.get("on_node"),
     )
 
 

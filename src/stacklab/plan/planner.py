@@ -92,8 +92,14 @@ def plan(
     network_catalog = catalog.of(fabric) if fabric in catalog.providers else provider_catalog
     problems += access_problems(spec, network_catalog)
 
+    router_node = _router_node(network_catalog, nodes)
+    # On a cloud the external network lives on the router node's br-ex: no node has a NIC on
+    # it, so the cloud's network never sees a router MAC or floating IP it does not know.
     members = {
-        name: [node for node in nodes if name in node_networks(node)] for name in NetworkName
+        name: []
+        if name is NetworkName.PROVIDER and router_node is not None
+        else [node for node in nodes if name in node_networks(node)]
+        for name in NetworkName
     }
     counts = {name: len(joined) for name, joined in members.items()}
     cidrs, cidr_issues = addressing.allocate_cidrs(spec, counts)
@@ -114,7 +120,8 @@ def plan(
 
     tunnel = tunnel_for(spec.os)
     networks = tuple(
-        _network(spec, provider_catalog, name, cidrs, floating, tunnel) for name in NetworkName
+        _network(spec, provider_catalog, name, cidrs, floating, tunnel, router_node)
+        for name in NetworkName
     )
     mtu_of = {network.name: network.mtu for network in networks}
     addresses = {
@@ -129,7 +136,6 @@ def plan(
     }
     release = release_of(spec.os)
     domain = f"{spec.name}.internal"
-    router_node = _router_node(network_catalog, nodes)
     planned_nodes = []
     for node in nodes:
         machine = machines[node.name]
@@ -270,6 +276,7 @@ def _network(
     cidrs: dict[NetworkName, IPv4Network],
     floating: tuple[IPv4Address, IPv4Address] | None,
     tunnel: Tunnel,
+    router_node: str | None,
 ) -> PlannedNetwork:
     cidr = cidrs[name]
     default_mtu = (
@@ -277,7 +284,11 @@ def _network(
     )
     return PlannedNetwork(
         name=name,
-        purpose=PURPOSES[name].format(tunnel=tunnel.name),
+        purpose=(
+            f"{PURPOSES[name]}, held by {router_node} itself (its br-ex, masqueraded out)"
+            if name is NetworkName.PROVIDER and router_node is not None
+            else PURPOSES[name].format(tunnel=tunnel.name)
+        ),
         cidr=cidr,
         gateway=cidr[addressing.GATEWAY_INDEX],
         mtu=spec.networks.spec_of(name).mtu or default_mtu,
@@ -285,6 +296,7 @@ def _network(
         floating_range=(
             FloatingRange(*floating) if name is NetworkName.PROVIDER and floating else None
         ),
+        on_node=router_node if name is NetworkName.PROVIDER else None,
     )
 
 

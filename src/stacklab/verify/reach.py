@@ -1,6 +1,7 @@
-"""Where verify pings and SSHes from. On the local provider this host has an address on the
-provider bridge, so floating IPs answer it directly; elsewhere the lab's access node (a
-network node, on the provider network) does, and SSH to instances jumps through it."""
+"""Where verify pings and SSHes from. On the local provider's plain bridges this host has an
+address on the provider bridge, so floating IPs answer it directly; elsewhere (a cloud, or the
+emulated one) the lab's access node holds the external network, pings from there, and SSH
+to instances goes from this host through it, as the user's would."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from stacklab.config.models import NetworkName
 from stacklab.core.nodes import NodeAccess
 from stacklab.core.ssh import known_hosts_path, ssh_argv
+from stacklab.plan.models import Plan
+from stacklab.providers.registry import traits_of
 from stacklab.runner import Completed, LocalRunner, Runner
 
 
@@ -33,6 +37,13 @@ class NodeRunner:
     ) -> Completed:
         argv = ssh_argv(self.access, self.known_hosts, [shlex.join(command)])
         return self.host.run(argv, check=check, input_text=input_text, timeout=timeout, fix=fix)
+
+
+def floating_ips_answer_here(plan: Plan) -> bool:
+    """Whether this host is on the lab's external network itself: not where a node holds it
+    (a cloud's router node) or where the provider's networks do not reach this host."""
+    external = plan.network(NetworkName.PROVIDER)
+    return external.on_node is None and traits_of(plan.provider).host_on_lab_networks
 
 
 @dataclass(frozen=True)

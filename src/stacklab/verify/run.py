@@ -17,7 +17,7 @@ from stacklab.errors import StacklabError
 from stacklab.labcloud.credentials import lab_credentials, lab_private_key
 from stacklab.openstack_api import OpenStackCloud, connect
 from stacklab.plan.models import Plan
-from stacklab.providers.registry import traits_of
+from stacklab.runner import LocalRunner
 from stacklab.verify.checks import (
     ec2_instance_id,
     server_hostname,
@@ -27,7 +27,7 @@ from stacklab.verify.checks import (
     wait_ssh,
 )
 from stacklab.verify.phases import PhaseLog, PhaseResult, VerifyResult
-from stacklab.verify.reach import Vantage, vantage
+from stacklab.verify.reach import Vantage, floating_ips_answer_here, vantage
 from stacklab.workloads.lab_resources import boot_target
 from stacklab.workloads.servers import (
     ROLE_KEY,
@@ -111,8 +111,11 @@ class _Run:
         with log.phase("ssh") as detail, tempfile.TemporaryDirectory() as scratch:
             # Every instance makes its own host key: trust it for this run only.
             known_hosts = Path(scratch) / "known_hosts"
-            hostname = wait_ssh(runner, access, known_hosts, settings.ssh_timeout)
-            detail.append(f"{access.user}@{access.host} is {hostname}")
+            # From this host, as the user logs in: through the access node where it holds
+            # the external network.
+            hostname = wait_ssh(LocalRunner(), access, known_hosts, settings.ssh_timeout)
+            through = f" through {access.jump_host}" if access.jump_host else ""
+            detail.append(f"{access.user}@{access.host}{through} is {hostname}")
         return "instance ACTIVE, console markers, floating IP ping, SSH with the lab key"
 
     def cleanup(self, demo: OpenStackCloud) -> StacklabError | None:
@@ -166,8 +169,8 @@ def verify_lab(
 
 
 def access_node_for(plan: Plan, nodes: Sequence[NodeAccess]) -> NodeAccess | None:
-    """None on the local provider, where this host sits on the provider network itself."""
-    if traits_of(plan.provider).host_on_lab_networks:
+    """None where this host sits on the lab's external network itself."""
+    if floating_ips_answer_here(plan):
         return None
     return next((node for node in nodes if node.name == plan.access_node), None)
 

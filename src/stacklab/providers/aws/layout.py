@@ -122,7 +122,7 @@ def layout_problems(plan: Plan, admin_cidr: IPv4Network | None, allow_world: boo
             )
         )
     low, high = VPC_PREFIX_RANGE
-    for network in plan.networks:
+    for network in plan.provisioned_networks:
         if not low <= network.cidr.prefixlen <= high:
             problems.append(
                 Problem(
@@ -133,7 +133,7 @@ def layout_problems(plan: Plan, admin_cidr: IPv4Network | None, allow_world: boo
                 )
             )
     if not problems:
-        blocks = vpc_blocks([network.cidr for network in plan.networks])
+        blocks = vpc_blocks([network.cidr for network in plan.provisioned_networks])
         if len(blocks) > MAX_VPC_BLOCKS:
             problems.append(
                 Problem(
@@ -156,7 +156,7 @@ def ingress_rules(plan: Plan) -> tuple[IngressRule, ...]:
     )
     inside = tuple(
         IngressRule("-1", str(network.cidr), description="within the lab")
-        for network in plan.networks
+        for network in plan.provisioned_networks
     )
     return (*opened, *inside)
 
@@ -164,10 +164,10 @@ def ingress_rules(plan: Plan) -> tuple[IngressRule, ...]:
 def lab_layout(plan: Plan, catalog: ProviderCatalog) -> LabLayout:
     subnets = tuple(
         SubnetLayout(network.name, network.cidr, _routes_of(network.name))
-        for network in plan.networks
+        for network in plan.provisioned_networks
     )
     nodes = tuple(_node_layout(plan, node, catalog) for node in plan.nodes)
-    cidrs = [network.cidr for network in plan.networks]
+    cidrs = [network.cidr for network in plan.provisioned_networks]
     return LabLayout(plan.lab, vpc_blocks(cidrs), subnets, nodes, ingress_rules(plan))
 
 

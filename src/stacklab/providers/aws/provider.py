@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stacklab.catalog.loader import load_catalog
-from stacklab.catalog.models import ProviderCatalog
-from stacklab.config.models import Access, NetworkName, Spec
 from stacklab.config.models import AwsProvider as AwsSettings
+from stacklab.config.models import NetworkName, Spec
 from stacklab.core.context import LabContext
 from stacklab.core.nodes import NodeAccess, ProgressCallback
-from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, Problem, ProviderError, SpecError
 from stacklab.plan.models import Plan
 from stacklab.providers.aws.errors import AwsTimeout
@@ -36,7 +32,6 @@ from stacklab.providers.aws.layout import (
     layout_problems,
 )
 from stacklab.providers.aws.network import (
-    Created,
     choose_zone,
     ensure_default_route,
     ensure_network,
@@ -60,8 +55,12 @@ from stacklab.providers.golden_files import (
     restore_golden_files,
     save_golden_files,
 )
-from stacklab.providers.ssh_wait import SSH_TIMEOUT_S, wait_for_ssh
-from stacklab.runner import LocalRunner, Runner
+from stacklab.providers.rented import (
+    RentedNodesProvider,
+    lab_public_keys,
+    local_user,
+    node_access,
+)
 from stacklab.state.paths import lab_dir
 
 if TYPE_CHECKING:
@@ -71,33 +70,10 @@ KIND = "aws"
 BILLED_STATES = frozenset({"pending", "running"})
 
 
-class AwsProvider:
+class AwsProvider(RentedNodesProvider[AwsSettings, "Ec2Adapter"]):
     """Implements the Provider contract on EC2."""
 
     kind = KIND
-
-    def __init__(
-        self,
-        settings: AwsSettings | None = None,
-        *,
-        access: Access | None = None,
-        catalog: ProviderCatalog | None = None,
-        adapter: Ec2Adapter | None = None,
-        wait_for_ssh: bool = True,
-        ssh_timeout: float = SSH_TIMEOUT_S,
-        runner: Runner | None = None,
-        from_snapshot: str | None = None,
-    ):
-        """from_snapshot: launch new nodes from the lab's golden images of that snapshot
-        (`latest` for the newest) instead of the spec's image (`up --from`)."""
-        self.settings = settings or AwsSettings()
-        self.access = access or Access()
-        self.catalog = catalog or load_catalog(with_host=False).of(KIND)
-        self._adapter = adapter
-        self.wait_for_ssh = wait_for_ssh
-        self.ssh_timeout = ssh_timeout
-        self.runner: Runner = runner or LocalRunner()
-        self.from_snapshot = from_snapshot
 
     @classmethod
     def from_spec(cls, spec: Spec, *, from_snapshot: str | None = None) -> AwsProvider:
@@ -136,7 +112,7 @@ class AwsProvider:
         return self._adapter
 
     def _tagger(self, lab: str) -> Tagger:
-        return Tagger(lab, self.settings.owner or _local_user())
+        return Tagger(lab, self.settings.owner or local_user())
 
     def _layout(self, plan: Plan) -> LabLayout:
         problems = layout_problems(plan, self.access.admin_cidr, self.settings.allow_ssh_from_world)
@@ -178,15 +154,7 @@ class AwsProvider:
     def _golden_images(self, ec2: Ec2Adapter, plan: Plan) -> dict[str, Image]:
         if self.from_snapshot is None:
             return {}
-        found = golden_images(ec2, plan.lab, self.from_snapshot)
-        missing = sorted(node.name for node in plan.nodes if node.name not in found)
-        if missing:
-            raise ProviderError(
-                f"Snapshot {self.from_snapshot} of lab {plan.lab} has no image of "
-                f"{', '.join(missing)}.",
-                fix="`stacklab snapshot` the lab with these nodes first, or `up` without --from",
-            )
-        return found
+        return self._complete_snapshot(golden_images(ec2, plan.lab, self.from_snapshot), plan)
 
     # create
 
@@ -194,16 +162,14 @@ class AwsProvider:
         layout = self._layout(plan)
         ec2 = self._ec2()
         zone = choose_zone(ec2, plan.lab, sorted({node.machine_type for node in plan.nodes}))
-        ensure_network(ec2, layout, self._tagger(plan.lab), zone, _reporter(context))
+        ensure_network(ec2, layout, self._tagger(plan.lab), zone, self._reporter(context))
 
     def create_nodes(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]:
         layout = self._layout(plan)
         ec2 = self._ec2()
-        tagger, created = self._tagger(plan.lab), _reporter(context)
+        tagger, created = self._tagger(plan.lab), self._reporter(context)
         network = find_network(ec2, layout)
-        keys = [line.strip() for line in context.ssh_public_key.splitlines() if line.strip()]
-        if not keys:
-            raise ProviderError(f"Lab {plan.lab} has no SSH public key to put on its nodes.")
+        keys = lab_public_keys(plan, context)
         launch = LaunchSettings(
             image=resolve_image(ec2, self.settings.image, self.catalog.images, plan.os),
             key_name=ensure_key_pair(ec2, self.settings, keys[0], tagger, created),
@@ -236,16 +202,7 @@ class AwsProvider:
             )
             for node in layout.nodes
         )
-        if self.wait_for_ssh:
-            known_hosts = known_hosts_path(context.directory)
-            wait_for_ssh(
-                self.runner,
-                accesses,
-                known_hosts,
-                context.progress,
-                timeout=self.ssh_timeout,
-                timeout_error=AwsTimeout,
-            )
+        self._wait_for_ssh(accesses, context, AwsTimeout)
         return accesses
 
     def _route_egress(self, ec2: Ec2Adapter, tables: dict[Routes, str], interface_id: str) -> None:
@@ -260,18 +217,14 @@ class AwsProvider:
     ) -> NodeAccess:
         key = self.settings.private_key_path
         private_key = key.expanduser() if key else context.ssh_private_key
-        if is_access:
-            return NodeAccess(name, public, DEFAULT_USER, 22, private_key)
-        return NodeAccess(name, private, DEFAULT_USER, 22, private_key, f"{DEFAULT_USER}@{public}")
+        return node_access(
+            name, private, public, is_access=is_access, user=DEFAULT_USER, key=private_key
+        )
 
     # find, remove, cost
 
     def discover(self, lab: str) -> list[FoundResource]:
         return inventory(self._ec2(), lab).resources()
-
-    def planned_deletions(self, lab: str) -> list[FoundResource]:
-        """What `down` would delete, in the order it would (for `down --dry-run`)."""
-        return self.discover(lab)
 
     def destroy(self, lab: str, progress: ProgressCallback) -> list[FoundResource]:
         ec2 = self._ec2()
@@ -319,18 +272,3 @@ class AwsProvider:
             if i.state in BILLED_STATES
         ]
         return running_cost(running, hourly_prices(self.catalog), now or datetime.now(UTC))
-
-
-def _reporter(context: LabContext) -> Created:
-    def created(kind: str, ident: str, what: str) -> None:
-        context.progress(f"created {what}")
-        context.record(KIND, kind, ident, what=what)
-
-    return created
-
-
-def _local_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no USER variable and no passwd entry (some containers)
-        return "unknown"

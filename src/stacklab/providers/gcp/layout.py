@@ -94,7 +94,7 @@ def lab_layout(plan: Plan, catalog: ProviderCatalog) -> LabLayout:
         NetworkLayout(
             network.name, resource_name(plan.lab, network.name.value), network.cidr, network.mtu
         )
-        for network in plan.networks
+        for network in plan.provisioned_networks
     )
     nodes = tuple(_node_layout(plan, node, catalog) for node in plan.nodes)
     return LabLayout(

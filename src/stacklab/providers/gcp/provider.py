@@ -3,18 +3,14 @@ its labels and names."""
 
 from __future__ import annotations
 
-import getpass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stacklab.catalog.loader import load_catalog
-from stacklab.catalog.models import ProviderCatalog
-from stacklab.config.models import Access, Spec
 from stacklab.config.models import GcpProvider as GcpSettings
+from stacklab.config.models import Spec
 from stacklab.core.context import LabContext
 from stacklab.core.nodes import NodeAccess, ProgressCallback
-from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, ProviderError, SpecError
 from stacklab.plan.models import Plan
 from stacklab.providers.base import FoundResource, RunningCost
@@ -29,7 +25,7 @@ from stacklab.providers.gcp.golden import (
 )
 from stacklab.providers.gcp.labels import NODE_LABEL, SNAPSHOT_LABEL, Labeller
 from stacklab.providers.gcp.layout import DEFAULT_USER, LabLayout, lab_layout, startup_script
-from stacklab.providers.gcp.network import Created, ensure_networks
+from stacklab.providers.gcp.network import ensure_networks
 from stacklab.providers.gcp.nodes import (
     LaunchSettings,
     ensure_instance,
@@ -44,8 +40,12 @@ from stacklab.providers.golden_files import (
     restore_golden_files,
     save_golden_files,
 )
-from stacklab.providers.ssh_wait import SSH_TIMEOUT_S, wait_for_ssh
-from stacklab.runner import LocalRunner, Runner
+from stacklab.providers.rented import (
+    RentedNodesProvider,
+    lab_public_keys,
+    local_user,
+    node_access,
+)
 from stacklab.state.paths import lab_dir
 
 if TYPE_CHECKING:
@@ -55,33 +55,10 @@ KIND = "gcp"
 BILLED_STATES = frozenset({"PROVISIONING", "STAGING", "RUNNING"})
 
 
-class GcpProvider:
+class GcpProvider(RentedNodesProvider[GcpSettings, "ComputeAdapter"]):
     """Implements the Provider contract on Compute Engine."""
 
     kind = KIND
-
-    def __init__(
-        self,
-        settings: GcpSettings | None = None,
-        *,
-        access: Access | None = None,
-        catalog: ProviderCatalog | None = None,
-        adapter: ComputeAdapter | None = None,
-        wait_for_ssh: bool = True,
-        ssh_timeout: float = SSH_TIMEOUT_S,
-        runner: Runner | None = None,
-        from_snapshot: str | None = None,
-    ):
-        """from_snapshot: start new nodes from the lab's golden images of that snapshot
-        (`latest` for the newest) instead of the spec's image (`up --from`)."""
-        self.settings = settings or GcpSettings()
-        self.access = access or Access()
-        self.catalog = catalog or load_catalog(with_host=False).of(KIND)
-        self._adapter = adapter
-        self.wait_for_ssh = wait_for_ssh
-        self.ssh_timeout = ssh_timeout
-        self.runner: Runner = runner or LocalRunner()
-        self.from_snapshot = from_snapshot
 
     @classmethod
     def from_spec(cls, spec: Spec, *, from_snapshot: str | None = None) -> GcpProvider:
@@ -144,7 +121,7 @@ class GcpProvider:
         return self._adapter
 
     def _labeller(self, lab: str) -> Labeller:
-        return Labeller(lab, self.settings.owner or _local_user())
+        return Labeller(lab, self.settings.owner or local_user())
 
     def _layout(self, plan: Plan) -> LabLayout:
         problems = settings_problems(plan, self.settings, self.access.admin_cidr, self.catalog)
@@ -165,29 +142,19 @@ class GcpProvider:
     def _golden_images(self, gcp: ComputeAdapter, plan: Plan) -> dict[str, Image]:
         if self.from_snapshot is None:
             return {}
-        found = golden_images(gcp, plan.lab, self.from_snapshot)
-        missing = sorted(node.name for node in plan.nodes if node.name not in found)
-        if missing:
-            raise ProviderError(
-                f"Snapshot {self.from_snapshot} of lab {plan.lab} has no image of "
-                f"{', '.join(missing)}.",
-                fix="`stacklab snapshot` the lab with these nodes first, or `up` without --from",
-            )
-        return found
+        return self._complete_snapshot(golden_images(gcp, plan.lab, self.from_snapshot), plan)
 
     # create
 
     def create_networks(self, plan: Plan, context: LabContext) -> None:
         layout = self._layout(plan)
-        ensure_networks(self._gcp(), layout, self.where.region, _reporter(context))
+        ensure_networks(self._gcp(), layout, self.where.region, self._reporter(context))
 
     def create_nodes(self, plan: Plan, context: LabContext) -> tuple[NodeAccess, ...]:
         layout = self._layout(plan)
         gcp, where = self._gcp(), self.where
-        labeller, created = self._labeller(plan.lab), _reporter(context)
-        keys = [line.strip() for line in context.ssh_public_key.splitlines() if line.strip()]
-        if not keys:
-            raise ProviderError(f"Lab {plan.lab} has no SSH public key to put on its nodes.")
+        labeller, created = self._labeller(plan.lab), self._reporter(context)
+        keys = lab_public_keys(plan, context)
         image = resolve_image(gcp, self.settings.image, self.catalog.images, plan.os)
         golden = self._golden_images(gcp, plan)
         for node in layout.nodes:
@@ -207,38 +174,23 @@ class GcpProvider:
                 fix="`stacklab up` again; check the instance in the console if it stays so",
             )
         accesses = tuple(
-            self._node_access(
-                node.name, str(node.management_address), public, node.is_access, context
+            node_access(
+                node.name,
+                str(node.management_address),
+                public,
+                is_access=node.is_access,
+                user=DEFAULT_USER,
+                key=context.ssh_private_key,
             )
             for node in layout.nodes
         )
-        if self.wait_for_ssh:
-            wait_for_ssh(
-                self.runner,
-                accesses,
-                known_hosts_path(context.directory),
-                context.progress,
-                timeout=self.ssh_timeout,
-                timeout_error=GcpTimeout,
-            )
+        self._wait_for_ssh(accesses, context, GcpTimeout)
         return accesses
-
-    def _node_access(
-        self, name: str, private: str, public: str, is_access: bool, context: LabContext
-    ) -> NodeAccess:
-        key = context.ssh_private_key
-        if is_access:
-            return NodeAccess(name, public, DEFAULT_USER, 22, key)
-        return NodeAccess(name, private, DEFAULT_USER, 22, key, f"{DEFAULT_USER}@{public}")
 
     # find, remove, cost
 
     def discover(self, lab: str) -> list[FoundResource]:
         return inventory(self._gcp(), lab, self.where).resources()
-
-    def planned_deletions(self, lab: str) -> list[FoundResource]:
-        """What `down` would delete, in the order it would (for `down --dry-run`)."""
-        return self.discover(lab)
 
     def destroy(self, lab: str, progress: ProgressCallback) -> list[FoundResource]:
         gcp, where = self._gcp(), self.where
@@ -294,18 +246,3 @@ def _unknown_place() -> ProviderError:
         fix="run the command in the directory of the lab's stacklab.yaml (it names "
         "provider.project and provider.zone)",
     )
-
-
-def _reporter(context: LabContext) -> Created:
-    def created(kind: str, ident: str, what: str) -> None:
-        context.progress(f"created {what}")
-        context.record(KIND, kind, ident, what=what)
-
-    return created
-
-
-def _local_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no USER variable and no passwd entry (some containers)
-        return "unknown"

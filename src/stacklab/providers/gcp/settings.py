@@ -57,7 +57,7 @@ def settings_problems(
     if settings.credentials_file is not None:
         problems += key_file_problems(settings.credentials_file)
     low, high = SUBNET_PREFIX_RANGE
-    for network in plan.networks:
+    for network in plan.provisioned_networks:
         if not low <= network.cidr.prefixlen <= high:
             problems.append(
                 Problem(

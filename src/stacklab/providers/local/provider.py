@@ -166,7 +166,7 @@ class LocalProvider:
         for node in plan.nodes:
             running = leaders(namespace_name(plan.lab, node.name))
             _refuse_foreign_node(plan.lab, node.name, running, node_dirs(directory, node.name).root)
-        own = {bridge_name(plan.lab, network.name) for network in plan.networks}
+        own = {bridge_name(plan.lab, network.name) for network in plan.provisioned_networks}
         self._check_forwarding(plan.lab, sorted(own))
         cidrs = [network.cidr for network in plan.networks]
         conflicts = conflicting_routes(self.runner, cidrs, own)
@@ -196,7 +196,7 @@ class LocalProvider:
             )
 
     def create_networks(self, plan: Plan, context: LabContext) -> None:
-        for network in plan.networks:
+        for network in plan.provisioned_networks:
             if ensure_bridge(self.runner, plan.lab, network):
                 name = bridge_name(plan.lab, network.name)
                 context.progress(f"bridge {name} for the {network.name} network ({network.cidr})")
@@ -204,8 +204,8 @@ class LocalProvider:
         uplink = default_uplink(self.runner)
         if uplink is None:
             raise HostError("This host has no default route.", fix="check `ip route`")
-        cidrs = [network.cidr for network in plan.networks]
-        bridges = [bridge_name(plan.lab, network.name) for network in plan.networks]
+        cidrs = [network.cidr for network in plan.provisioned_networks]
+        bridges = [bridge_name(plan.lab, network.name) for network in plan.provisioned_networks]
         edge = public_edge(plan)
         table = nft_table_name(plan.lab)
         if ensure_lab_table(self.runner, plan.lab, cidrs, bridges, uplink, edge):

@@ -1,5 +1,7 @@
 """Ansible module: a systemd service enabled and running with its current configuration.
 
+systemd is reloaded first when the unit's own file changed on disk (a unit stacklab writes).
+
 Restarts the service when one of its configuration files changed after it started, or
 when a service it depends on (e.g. libvirtd for nova-compute) restarted after it. The
 node itself is the record of what is pending, so an install interrupted between a
@@ -61,6 +63,15 @@ def stale_reasons(since: float, config_files: list[str], restart_after: list[str
     return reasons
 
 
+def unit_file_changed(
+    unit: str, call: Callable[..., subprocess.CompletedProcess[str]] = systemctl
+) -> bool:
+    """Whether systemd holds an older version of the unit than the file on disk (a unit that
+    stacklab itself writes): starting it then would run the old one."""
+    shown = call("show", "--property=NeedDaemonReload", unit).stdout
+    return shown.strip() == "NeedDaemonReload=yes"
+
+
 def with_one_retry(
     args: tuple[str, ...],
     call: Callable[..., subprocess.CompletedProcess[str]] = systemctl,
@@ -109,6 +120,8 @@ def main() -> None:
             )
         actions.append(" ".join(args))
 
+    if unit_file_changed(name):
+        run("daemon-reload")
     enabled = systemctl("is-enabled", "--quiet", name).returncode == 0
     if module.params["enabled"] and not enabled:
         run("enable", name)
