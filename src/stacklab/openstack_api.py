@@ -72,6 +72,8 @@ def connect(credentials: Credentials) -> OpenStackCloud:
             identity_api_version="3",
             interface="public",
             api_timeout=API_TIMEOUT_S,
+            # The proxy's self-signed certificate where the lab is reached through it.
+            cacert=credentials.cacert,
         )
         connection.authorize()
     return OpenStackCloud(connection)

@@ -25,6 +25,9 @@ class Credentials:
     project_name: str
     region_name: str = REGION
     domain: str = DEFAULT_DOMAIN
+    # The CA file to trust: the TLS proxy's self-signed certificate where the lab is reached
+    # through it; None: the system's (or plain http).
+    cacert: str | None = None
 
 
 @dataclass(frozen=True)

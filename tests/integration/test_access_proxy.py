@@ -42,7 +42,7 @@ MIN_LOGO_PIXELS = 500
 @pytest.fixture
 def proxy(lab: AioLab) -> ProxyRecord:
     record = read_record(lab.directory)
-    assert record is not None, "the dashboard phase recorded no proxy"
+    assert record is not None, "the proxy phase recorded no proxy"
     assert record.certificate.exists(), "the proxy's certificate is not in the lab's directory"
     return record
 

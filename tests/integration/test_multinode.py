@@ -6,7 +6,8 @@ an instance goes ACTIVE on each compute node, placed there by the admin; two ins
 different computes reach each other over Geneve; the external network lives on the network
 node (no bridge of it on this host), so this host, playing the user's machine, reaches a
 floating IP only through the access node's public address, and a guest reaches this host
-through the network node's masquerade; `stacklab down` leaves nothing. Root, nspawn; the
+through the network node's masquerade; `up` itself reached the nodes and the APIs through
+that address (SSH, and the TLS proxy on 443); `stacklab down` leaves nothing. Root, nspawn; the
 module makes its own lab (the longest test of the suite)."""
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from stacklab.config.models import NetworkName, Role
 from stacklab.core.nodes import NodeAccess
 from stacklab.core.ssh import ssh_argv
 from stacklab.installer.health import cloud_health, expected_services, label, planned_roles
+from stacklab.labcloud.clouds_file import auth_url, trusted_ca
 from stacklab.labcloud.credentials import lab_private_key
+from stacklab.orchestration.labs import node_access
 from stacklab.plan.models import Plan
 from stacklab.plan.planner import EMULATED_PUBLIC_RANGE
 from stacklab.providers.local.naming import bridge_name
@@ -168,6 +171,16 @@ def test_the_external_network_lives_on_the_network_node(plan: Plan) -> None:
     bridge = bridge_name(LAB, NetworkName.PROVIDER)
     shown = subprocess.run(["ip", "link", "show", bridge], capture_output=True, check=False)
     assert shown.returncode != 0, f"{bridge} exists on this host"
+
+
+def test_up_reached_the_lab_through_the_access_nodes_public_address(plan: Plan) -> None:
+    """Item 2 of issue 13: the nodes over SSH at the public address (the access node) or
+    through it (the others); bootstrap, verify and these tests' API calls through the TLS
+    proxy on its port 443, trusting the proxy's certificate."""
+    assert auth_url(LAB, lab_dir(LAB)) == f"https://{plan.public_address}/identity/v3"
+    assert trusted_ca(LAB, lab_dir(LAB)) is not None
+    assert node_access(LAB, plan.access_node).host == str(plan.public_address)
+    assert node_access(LAB, "compute1").jump_host == f"root@{plan.public_address}"
 
 
 def test_instances_on_both_computes_reach_each_other_over_geneve(home: Path, plan: Plan) -> None:

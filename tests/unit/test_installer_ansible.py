@@ -179,5 +179,6 @@ def test_site_playbook_lists_each_phases_tasks(tmp_path: Path) -> None:
     assert "Map the compute nodes to cell1" not in listed["image"]
     assert "Wait for every network agent to report alive" in listed["network"]
     assert "Horizon answers" in listed["dashboard"]
-    assert "Keystone answers through the proxy" in listed["dashboard"]
+    assert "Keystone answers through the proxy" in listed["proxy"]
+    assert "through the proxy" not in listed["dashboard"]
     assert "through the proxy" not in listed["network"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -67,14 +68,21 @@ def test_host_vars_reach_the_node_over_ssh_as_root_with_the_lab_key() -> None:
     assert host["node_interfaces"] == {}  # the local provider names none up front
 
 
-def test_jump_host_becomes_a_proxy_jump() -> None:
+def test_a_jump_host_is_reached_with_the_labs_key_too() -> None:
+    """ProxyJump would pass the jump host neither -i nor -o: the lab's key would not log in
+    there."""
     lab = plan_for()
     jumped = tuple(
         NodeAccess(a.name, a.host, a.user, a.port, a.private_key, jump_host="root@203.0.113.7")
         for a in accesses(lab)
     )
     host = build_inventory(lab, jumped)["all"]["hosts"]["aio"]
-    assert "ProxyJump=root@203.0.113.7" in host["ansible_ssh_common_args"]
+    words = shlex.split(host["ansible_ssh_common_args"])
+    (proxy,) = [w for w in words if w.startswith("ProxyCommand=")]
+    command = shlex.split(proxy.removeprefix("ProxyCommand="))
+    assert command[:3] == ["ssh", "-i", str(jumped[0].private_key)]
+    assert command[-3:] == ["-W", "%h:%p", "root@203.0.113.7"]
+    assert "ProxyJump" not in host["ansible_ssh_common_args"]
 
 
 @pytest.mark.parametrize(("hypervisor", "virt_type"), [("qemu", "qemu"), ("kvm", "kvm")])

@@ -176,7 +176,7 @@ def test_proxy_host_is_the_public_address_of_a_cloud_access_node() -> None:
     assert san.startswith("IP:198.51.100.7,")
 
 
-def test_env_names_the_proxy_once_the_dashboard_phase_recorded_it(tmp_path: Path) -> None:
+def test_env_names_the_proxy_once_the_proxy_phase_recorded_it(tmp_path: Path) -> None:
     assert "Horizon" not in lab_environment("v1", tmp_path)
     record = write_record(tmp_path, "10.1.0.10")
     assert read_record(tmp_path) == record

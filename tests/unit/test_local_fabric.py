@@ -117,6 +117,21 @@ def test_the_external_network_is_the_router_nodes_and_no_bridge_of_this_host(
     assert floating_ips_answer_here(plain)
 
 
+def test_the_gcp_fabric_takes_gcps_mtu_and_the_aws_one_the_hosts() -> None:
+    """GCP's 1460 fits a local bridge, so the rehearsal runs at it; AWS's 9001 does not (a
+    local bridge carries 9000 at most), so the AWS rehearsal keeps this host's 1500."""
+    gcp = _plan({"kind": "local", "fabric": "gcp"})
+    assert {network.mtu for network in gcp.networks} == {1460}
+    assert gcp.tenant_mtu == 1460 - gcp.tunnel.overhead
+    cloud = _plan({"kind": "gcp", "project": "p"})
+    assert gcp.tenant_mtu == cloud.tenant_mtu
+    assert gcp.router is not None and cloud.router is not None
+    assert gcp.router.node == cloud.router.node and gcp.open_ports == cloud.open_ports
+    assert gcp.network(NetworkName.PROVIDER).on_node == gcp.router.node
+    aws = _plan({"kind": "local", "fabric": "aws"})
+    assert {network.mtu for network in aws.networks} == {1500}
+
+
 def test_the_fabric_survives_the_saved_plan(fabric_plan: Plan) -> None:
     assert Plan.from_dict(fabric_plan.to_dict()) == fabric_plan
 

@@ -199,9 +199,14 @@ def test_step_names_come_from_the_plan_in_order() -> None:
     assert names.index("identity") < names.index("block-storage") < names.index("image")
     assert names.index("network") < names.index("load-balancer")
     assert names.index("load-balancer") < names.index("dashboard") < names.index("bootstrap")
+    assert names.index("dashboard") < names.index("proxy") < names.index("bootstrap")
     assert len(names) == len(set(names))
     lean = plan_for(services={"horizon": False}).step_names
-    assert "dashboard" not in lean and "block-storage" not in lean
+    assert "dashboard" not in lean and "block-storage" not in lean and "proxy" not in lean
+    # A cloud lab, or its rehearsal, is reached through the proxy, with Horizon or without.
+    for provider in ({"kind": "aws"}, {"kind": "local", "fabric": "aws"}):
+        reached = plan_for(provider=provider, services={"horizon": False}).step_names
+        assert "proxy" in reached and "dashboard" not in reached
     assert "load-balancer" not in lean
 
 

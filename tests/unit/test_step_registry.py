@@ -25,6 +25,7 @@ def test_the_plan_holds_the_registry_steps_the_spec_needs_in_registry_order() ->
     assert plan(full, CATALOG).step_names == step_names()
     lean_steps = plan(lean, CATALOG).step_names
     assert "dashboard" not in lean_steps and "block-storage" not in lean_steps
+    assert "proxy" not in lean_steps  # no Horizon and this host on the lab's networks
     assert [name for name in step_names() if name in lean_steps] == list(lean_steps)
     descriptions = {step.name: step.description for step in STEPS}
     assert all(step.description == descriptions[step.name] for step in plan(full, CATALOG).steps)
@@ -42,5 +43,5 @@ def test_every_step_with_a_handler_is_run_and_only_those(tmp_path: Path) -> None
 
 def test_install_phases_are_the_registry_steps_the_playbook_runs() -> None:
     assert PHASES == ("packages", "database", "identity", "block-storage", "image", "placement",
-                      "compute", "network", "dashboard")  # fmt: skip
+                      "compute", "network", "dashboard", "proxy")  # fmt: skip
     assert step_before(VERIFY_STEP) == "access"

@@ -57,6 +57,7 @@ def openrc_text(lab: str, credentials: Credentials) -> str:
         "OS_REGION_NAME": credentials.region_name,
         "OS_IDENTITY_API_VERSION": "3",
         "OS_INTERFACE": "public",
+        **({"OS_CACERT": credentials.cacert} if credentials.cacert else {}),
     }
     lines = [f"# Lab {lab} as {credentials.username}: source this file, then `openstack ...`."]
     lines.append("unset OS_CLOUD  # the variables below would lose to it")

@@ -71,8 +71,9 @@ class LocalProvider(Strict):
     )
     fabric: str | None = Field(
         default=None,
-        description="Emulate a cloud's network on this host (`aws`: a VPC), to rehearse a "
-        "cloud lab for free; default: plain bridges with NAT.",
+        description="Emulate a cloud's network on this host (`aws`: a VPC; `gcp`: a VPC "
+        "network per lab network, MTU 1460), to rehearse a cloud lab for free; default: plain "
+        "bridges with NAT.",
     )
 
 

@@ -21,7 +21,7 @@ from stacklab.config.tunnels import tunnel_for
 from stacklab.errors import Problem
 
 # The clouds whose network the local provider emulates (`provider.fabric`).
-EMULATED_FABRICS = ("aws",)
+EMULATED_FABRICS = ("aws", "gcp")
 MIN_TENANT_MTU = 1280  # the IPv6 minimum: below it tenant networks cannot carry IPv6
 
 # Which lab networks a node joins, by role. Computes and storage reach the outside

@@ -12,7 +12,12 @@ from stacklab.core.nodes import NodeAccess
 from stacklab.installer.ansible import PlaybookRun, PlaybookStats, run_playbook
 from stacklab.installer.inventory import build_inventory, extra_vars, keystone_url
 from stacklab.installer.phases import PHASES, SECRET_NAMES
-from stacklab.installer.proxy import proxy_host, proxy_vars, write_record
+from stacklab.installer.proxy import (
+    proxy_host,
+    proxy_vars,
+    reached_through_proxy,
+    write_record,
+)
 from stacklab.labcloud.clouds_file import write_lab_clouds
 from stacklab.labcloud.credentials import ADMIN_PASSWORD_SECRET, admin_at
 from stacklab.plan.models import Plan
@@ -63,9 +68,15 @@ class Installer:
         if phase == "identity":
             admin = admin_at(keystone_url(self.plan), store.get(ADMIN_PASSWORD_SECRET))
             write_lab_clouds(self.plan.lab, self.context.directory, admin)
-        if phase == "dashboard":
+        if phase == "proxy":
             record = write_record(self.context.directory, proxy_host(self.plan, self.nodes))
-            self.context.progress(f"dashboard: Horizon and the APIs at {record.url}")
+            self.context.progress(f"proxy: the APIs at {record.url}")
+            if reached_through_proxy(self.plan):
+                # bootstrap, verify and status talk to the lab from here on through it.
+                admin = admin_at(
+                    record.auth_url, store.get(ADMIN_PASSWORD_SECRET), str(record.certificate)
+                )
+                write_lab_clouds(self.plan.lab, self.context.directory, admin)
         return stats
 
     def _keep(self, stats: PlaybookStats) -> None:

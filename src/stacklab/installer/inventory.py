@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,13 @@ SSH_OPTIONS = (
 def ssh_common_args(access: NodeAccess) -> str:
     options = list(SSH_OPTIONS)
     if access.jump_host:
-        options.append(f"-o ProxyJump={access.jump_host}")
+        # Not ProxyJump: ssh gives a jump host neither -i nor -o, so the lab's key would not
+        # log in there.
+        jump = shlex.join(
+            ["ssh", "-i", str(access.private_key), *" ".join(SSH_OPTIONS).split(),
+             "-o", "BatchMode=yes", "-W", "%h:%p", access.jump_host]
+        )  # fmt: skip
+        options.append(shlex.join(["-o", f"ProxyCommand={jump}"]))
     return " ".join(options)
 
 

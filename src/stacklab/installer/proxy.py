@@ -184,6 +184,13 @@ def proxy_host(plan: Plan, nodes: Sequence[NodeAccess]) -> str:
     return access.host
 
 
+def reached_through_proxy(plan: Plan) -> bool:
+    """Whether this host reaches the lab's APIs through the proxy alone: on a cloud's network,
+    or its rehearsal on the emulated fabric, the API address is the lab's private one and only
+    the access node's public address answers (on 22 and 443)."""
+    return plan.fabric is not None
+
+
 def proxy_url(host: str) -> str:
     return f"https://{host}/"
 
@@ -226,7 +233,7 @@ def write_record(lab_directory: Path, host: str) -> ProxyRecord:
 
 
 def read_record(lab_directory: Path) -> ProxyRecord | None:
-    """The lab's proxy, once the dashboard phase has set it up."""
+    """The lab's proxy, once the proxy phase has set it up."""
     path = lab_directory / RECORD_FILE
     if not path.exists():
         return None

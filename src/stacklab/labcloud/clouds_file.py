@@ -35,7 +35,9 @@ def demo_cloud(lab: str) -> str:
 
 
 def cloud_entry(credentials: Credentials) -> dict[str, Any]:
+    trusted = {"cacert": credentials.cacert} if credentials.cacert else {}
     return {
+        **trusted,
         "auth": {
             "auth_url": credentials.auth_url,
             "username": credentials.username,
@@ -108,13 +110,24 @@ def remove_lab_clouds(lab: str, path: Path | None = None) -> bool:
 
 def auth_url(lab: str, lab_directory: Path) -> str:
     """Keystone's URL, as the installer wrote it in the lab's own clouds.yaml."""
+    return str(_admin_entry(lab, lab_directory)["auth"]["auth_url"])
+
+
+def trusted_ca(lab: str, lab_directory: Path) -> str | None:
+    """The CA file the lab's own clouds.yaml trusts (the TLS proxy's certificate), if any."""
+    found = _admin_entry(lab, lab_directory).get("cacert")
+    return str(found) if found else None
+
+
+def _admin_entry(lab: str, lab_directory: Path) -> dict[str, Any]:
     path = lab_directory / LAB_CLOUDS_FILE
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        url = document["clouds"][admin_cloud(lab)]["auth"]["auth_url"]
+        entry = document["clouds"][admin_cloud(lab)]
+        entry["auth"]["auth_url"]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
         raise StateError(
             f"Lab {lab} has no Keystone URL yet ({path}: {type(error).__name__}).",
             fix="run `stacklab up`: its identity step writes it",
         ) from None
-    return str(url)
+    return dict(entry)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stacklab.errors import StateError
-from stacklab.labcloud.clouds_file import auth_url
+from stacklab.labcloud.clouds_file import auth_url, trusted_ca
 from stacklab.openstack_records import Credentials
 from stacklab.state.keys import KEY_NAME
 from stacklab.state.secrets import Secret, SecretStore
@@ -38,16 +38,18 @@ def _stored(store: SecretStore, name: str, fix: str) -> Secret:
     return store.get(name)
 
 
-def admin_at(url: str, password: Secret) -> Credentials:
-    """The lab's admin at Keystone's URL."""
-    return Credentials(url, ADMIN_USER, password, ADMIN_PROJECT)
+def admin_at(url: str, password: Secret, cacert: str | None = None) -> Credentials:
+    """The lab's admin at Keystone's URL (cacert: the CA file to trust there)."""
+    return Credentials(url, ADMIN_USER, password, ADMIN_PROJECT, cacert=cacert)
 
 
 def admin_credentials(lab: str, lab_directory: Path) -> Credentials:
     """The admin's, once the installer has made its password and written Keystone's URL."""
     store = SecretStore(lab, lab_directory)
     return admin_at(
-        auth_url(lab, lab_directory), _stored(store, ADMIN_PASSWORD_SECRET, INSTALLER_FIX)
+        auth_url(lab, lab_directory),
+        _stored(store, ADMIN_PASSWORD_SECRET, INSTALLER_FIX),
+        trusted_ca(lab, lab_directory),
     )
 
 
@@ -56,14 +58,15 @@ def lab_credentials(
 ) -> LabCredentials:
     """make_demo_password: bootstrap makes the demo user and so may make its password."""
     store = SecretStore(lab, lab_directory)
-    url = auth_url(lab, lab_directory)
-    admin = admin_at(url, _stored(store, ADMIN_PASSWORD_SECRET, INSTALLER_FIX))
+    url, cacert = auth_url(lab, lab_directory), trusted_ca(lab, lab_directory)
+    admin = admin_at(url, _stored(store, ADMIN_PASSWORD_SECRET, INSTALLER_FIX), cacert)
     demo_password = (
         store.get(DEMO_PASSWORD_SECRET)
         if make_demo_password
         else _stored(store, DEMO_PASSWORD_SECRET, "run `stacklab up`: its bootstrap step makes it")
     )
-    return LabCredentials(admin, Credentials(url, DEMO_USER, demo_password, DEMO_PROJECT))
+    demo = Credentials(url, DEMO_USER, demo_password, DEMO_PROJECT, cacert=cacert)
+    return LabCredentials(admin, demo)
 
 
 def lab_private_key(lab_directory: Path) -> Path:

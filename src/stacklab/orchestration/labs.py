@@ -7,12 +7,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from stacklab.access.planned import planned_access
 from stacklab.access.ssh_config_hosts import written_access
 from stacklab.access.tunnel import Tunnel, horizon_address, lab_routes, lab_tunnel
 from stacklab.core.nodes import NodeAccess, ProgressCallback
 from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, NotYetImplemented, SpecError, StateError
 from stacklab.labcloud.clouds_file import remove_lab_clouds
+from stacklab.labcloud.credentials import lab_private_key
 from stacklab.orchestration.specs import DEFAULT_SPEC, load, plan_of
 from stacklab.orchestration.up import UpRun
 from stacklab.plan.models import Plan
@@ -151,13 +153,7 @@ def node_access(name: str, node: str) -> NodeAccess:
         own = provider.node_access(name, node) if isinstance(provider, OwnNodeAddresses) else None
         if own is not None:
             return own
-    return NodeAccess(
-        name=node,
-        host=str(nodes[node].management_address),
-        user="root",
-        port=22,
-        private_key=lab_dir(name) / "ssh" / "id_ed25519",
-    )
+    return planned_access(Plan.from_dict(record.plan), node, lab_private_key(lab_dir(name)))
 
 
 def verify_access_node(record: LabRecord) -> NodeAccess | None:

@@ -120,9 +120,10 @@ def plan(
 
     tunnel = tunnel_for(spec.os)
     networks = tuple(
-        _network(spec, provider_catalog, name, cidrs, floating, tunnel, router_node)
+        _network(spec, _mtu_source(provider_catalog, network_catalog, name), name, cidrs,
+                 floating, tunnel, router_node)
         for name in NetworkName
-    )
+    )  # fmt: skip
     mtu_of = {network.name: network.mtu for network in networks}
     addresses = {
         name: dict(
@@ -203,6 +204,18 @@ def plan(
 
 def _access_node(nodes: tuple[NodeSpec, ...]) -> str:
     return next(n.name for n in nodes if Role.NETWORK in n.roles)
+
+
+def _mtu_source(
+    provider: ProviderCatalog, network: ProviderCatalog, name: NetworkName
+) -> ProviderCatalog:
+    """Whose default MTU a network gets: an emulated fabric's (GCP's 1460) where this host's
+    bridges carry it, else the provider's own (AWS's 9001 is beyond a local bridge)."""
+    wanted = (
+        network.network.uplink_mtu if name is NetworkName.UPLINK else network.network.underlay_mtu
+    )
+    carried = provider.network.mtu_min <= wanted <= provider.network.mtu_max
+    return network if carried else provider
 
 
 def _router_node(catalog: ProviderCatalog, nodes: tuple[NodeSpec, ...]) -> str | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from stacklab.config.models import Spec
+from stacklab.config.rules import fabric_of
 
 
 class Handler(StrEnum):
@@ -29,6 +30,12 @@ VERIFY_STEP = "verify"  # the last step; `up --no-verify` stops before it
 
 def _every_lab(spec: Spec) -> bool:
     return True
+
+
+def _proxied(spec: Spec) -> bool:
+    """Horizon is served through the TLS proxy; a cloud lab (or its rehearsal on the emulated
+    fabric) is reached through it alone."""
+    return spec.services.horizon or fabric_of(spec) is not None
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,12 @@ STEPS: tuple[StepDefinition, ...] = (
     StepDefinition("load-balancer", "Octavia", None, needed=lambda spec: spec.services.octavia),
     StepDefinition(
         "dashboard", "Horizon", Handler.INSTALL, needed=lambda spec: spec.services.horizon
+    ),
+    StepDefinition(
+        "proxy",
+        "the TLS proxy on the access node: the APIs (and Horizon) over HTTPS",
+        Handler.INSTALL,
+        needed=_proxied,
     ),
     # bootstrap finds before it creates (a second run takes seconds), the access files
     # follow the identity phase, and verify checks the cloud as it is now.

@@ -144,8 +144,11 @@ def stale_files(existing: list[str], wanted: dict[str, str]) -> list[str]:
     return [path for path in ours if path not in wanted]
 
 
-def known_hosts_lines(node: PlannedNode, host_public_key: str) -> str:
-    """The node's SSH host key under every name the lab uses for it."""
+def known_hosts_lines(
+    node: PlannedNode, host_public_key: str, public_names: tuple[str, ...] = ()
+) -> str:
+    """The node's SSH host key under every name the lab uses for it (public_names: the
+    addresses it is reached at from outside the lab, if any)."""
     key_type, key = host_public_key.split()[:2]
-    names = ",".join((str(node.management_address), node.name, node.fqdn))
+    names = ",".join((str(node.management_address), node.name, node.fqdn, *public_names))
     return f"{names} {key_type} {key}\n"

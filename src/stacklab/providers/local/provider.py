@@ -9,6 +9,7 @@ from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from stacklab.access.planned import planned_access
 from stacklab.catalog.releases import codenames
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import NetworkName
@@ -252,10 +253,15 @@ class LocalProvider:
         known_hosts = known_hosts_path(context.directory)
         roots = {node.name: node_dirs(context.directory, node.name).root for node in plan.nodes}
         known_hosts.write_text(
-            "".join(known_hosts_lines(n, host_public_key(roots[n.name])) for n in plan.nodes),
+            "".join(
+                known_hosts_lines(n, host_public_key(roots[n.name]), _public_names(plan, n))
+                for n in plan.nodes
+            ),
             encoding="utf-8",
         )
-        accesses = tuple(self._access(node, context) for node in plan.nodes)
+        accesses = tuple(
+            planned_access(plan, node.name, context.ssh_private_key) for node in plan.nodes
+        )
         if booting:
             context.progress(f"waiting for SSH on {', '.join(node.name for node in booting)}")
         for node, access in zip(plan.nodes, accesses, strict=True):
@@ -268,15 +274,6 @@ class LocalProvider:
                 timeout=self.ssh_timeout,
             )
         return accesses
-
-    def _access(self, node: PlannedNode, context: LabContext) -> NodeAccess:
-        return NodeAccess(
-            name=node.name,
-            host=str(node.management_address),
-            user="root",
-            port=22,
-            private_key=context.ssh_private_key,
-        )
 
     def _ensure_node(
         self,
@@ -459,3 +456,10 @@ def _refuse_foreign_node(lab: str, node: str, pids: list[int], root: Path) -> No
 
 def _runs(machine: str) -> bool:
     return bool(leaders(machine))
+
+
+def _public_names(plan: Plan, node: PlannedNode) -> tuple[str, ...]:
+    """The access node's public address, where this host reaches it there."""
+    if plan.public_address is None or node.name != plan.access_node:
+        return ()
+    return (str(plan.public_address),)
