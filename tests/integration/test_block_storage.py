@@ -144,7 +144,7 @@ def test_a_server_boots_from_a_volume_cloned_from_the_image_in_ceph(lab: AioLab,
     volume = cli(demo, "volume", "create", "--size", "1", "--image", image, "boot-vol")["id"]
     wait_for("volume from the image available", lambda: volume_status(demo, volume, "available"))
     rbd = subprocess.run(
-        [STACKLAB, "ssh", lab.name, "aio", "--", "rbd", "info", "--format", "json",
+        [STACKLAB, "ssh", "--lab", lab.name, "aio", "--", "rbd", "info", "--format", "json",
          f"volumes/volume-{volume}"],
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """Ansible module: the Keystone side of a service, find-or-create over the v3 REST API.
 
 Bootstraps Keystone when the admin cannot log in yet, then makes sure projects, users
-(with their passwords and a role on a project), services and their endpoints exist.
+(with their passwords and roles on a project), services and their endpoints exist.
 Uses only the standard library, so it runs with any node's Python 3.
 """
 
@@ -25,7 +25,7 @@ options:
   region: {type: str, default: RegionOne}
   bootstrap_urls: {type: dict, description: public/internal/admin URLs of Keystone itself}
   projects: {type: list, elements: str, default: []}
-  users: {type: list, elements: dict, default: [], description: name, password, project, role}
+  users: {type: list, elements: dict, default: [], description: name, password, project, roles}
   services: {type: list, elements: dict, default: [], description: name, type, endpoints}
   wait_seconds: {type: int, default: 120}
 """
@@ -129,14 +129,17 @@ def ensure_user(client: Client, spec: dict[str, Any]) -> None:
         client.call("PATCH", f"/users/{user['id']}", {"user": {"password": password}})
         client.changes.append(f"password of user {name}")
     project = client.find("projects", name=spec["project"], domain_id="default")
-    role = client.find("roles", name=spec["role"])
-    if project is None or role is None:
-        raise KeystoneError(f"project {spec['project']} or role {spec['role']} missing")
-    path = f"/projects/{project['id']}/users/{user['id']}/roles/{role['id']}"
-    status, _, _ = client.call("HEAD", path)
-    if status == 404:
-        client.call("PUT", path)
-        client.changes.append(f"role {spec['role']} of {name} on {spec['project']}")
+    if project is None:
+        raise KeystoneError(f"project {spec['project']} missing")
+    for role_name in spec["roles"]:
+        role = client.find("roles", name=role_name)
+        if role is None:
+            raise KeystoneError(f"role {role_name} missing")
+        path = f"/projects/{project['id']}/users/{user['id']}/roles/{role['id']}"
+        status, _, _ = client.call("HEAD", path)
+        if status == 404:
+            client.call("PUT", path)
+            client.changes.append(f"role {role_name} of {name} on {spec['project']}")
 
 
 def ensure_service(client: Client, spec: dict[str, Any], region: str) -> None:
