@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from stacklab.access.planned import planned_access
 from stacklab.access.ssh_config_hosts import written_access
 from stacklab.access.tunnel import Tunnel, horizon_address, lab_routes, lab_tunnel
 from stacklab.core.nodes import NodeAccess, ProgressCallback
@@ -18,6 +17,7 @@ from stacklab.labcloud.credentials import lab_private_key
 from stacklab.orchestration.specs import DEFAULT_SPEC, load, plan_of
 from stacklab.orchestration.up import UpRun
 from stacklab.plan.models import Plan
+from stacklab.plan.reach import planned_access
 from stacklab.providers.base import (
     FoundResource,
     OwnNodeAddresses,

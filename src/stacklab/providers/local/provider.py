@@ -9,7 +9,6 @@ from functools import partial
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from stacklab.access.planned import planned_access
 from stacklab.catalog.releases import codenames
 from stacklab.config.models import LocalProvider as LocalSettings
 from stacklab.config.models import NetworkName
@@ -19,6 +18,7 @@ from stacklab.core.nodes import NodeAccess, ProgressCallback
 from stacklab.core.ssh import known_hosts_path
 from stacklab.errors import HostError, ProviderError
 from stacklab.plan.models import Plan, PlannedNode
+from stacklab.plan.reach import planned_access
 from stacklab.providers.base import FoundResource
 from stacklab.providers.local.apt_cache import debian_mirror, ensure_apt_cache, security_mirror
 from stacklab.providers.local.discovery import as_resources, inventory
