@@ -205,7 +205,9 @@ def test_up_makes_exactly_the_planned_network_and_nodes(ec2: Any, context: LabCo
     vpcs = ec2.describe_vpcs(Filters=TAG_FILTER)["Vpcs"]
     assert [vpc["CidrBlock"] for vpc in vpcs] == ["10.0.0.0/22"]
     subnets = ec2.describe_subnets(Filters=TAG_FILTER)["Subnets"]
-    assert sorted(s["CidrBlock"] for s in subnets) == sorted(str(n.cidr) for n in plan.networks)
+    assert sorted(s["CidrBlock"] for s in subnets) == sorted(
+        str(n.cidr) for n in plan.provisioned_networks
+    )
     assert len({s["AvailabilityZone"] for s in subnets}) == 1
     subnet_of = {s["SubnetId"]: s["CidrBlock"] for s in subnets}
     gateways = ec2.describe_internet_gateways(Filters=TAG_FILTER)["InternetGateways"]
@@ -222,7 +224,7 @@ def test_up_makes_exactly_the_planned_network_and_nodes(ec2: Any, context: LabCo
     assert {i["KeyName"] for i in instances.values()} == {f"stacklab-{LAB}"}
 
     interfaces = ec2.describe_network_interfaces(Filters=TAG_FILTER)["NetworkInterfaces"]
-    assert len(interfaces) == sum(len(n.nics) for n in plan.nodes) == 11
+    assert len(interfaces) == sum(len(n.nics) for n in plan.nodes) == 10
     for eni in interfaces:
         node = plan.node(tags(eni)["stacklab:node"])
         nic = next(n for n in node.nics if n.network.value == tags(eni)["stacklab:network"])
@@ -260,7 +262,7 @@ def test_up_makes_exactly_the_planned_network_and_nodes(ec2: Any, context: LabCo
     assert default_route(egress)["NetworkInterfaceId"] == network_mgmt["NetworkInterfaceId"]
 
     assert ingress(ec2) == {("tcp", 22, ADMIN), ("tcp", 443, ADMIN)} | {
-        ("-1", None, str(n.cidr)) for n in plan.networks
+        ("-1", None, str(n.cidr)) for n in plan.provisioned_networks
     }
     recorded = {(r.kind, r.ident) for r in context.db.resources(LAB)}
     assert {kind for kind, _ in recorded} >= {"vpc", "subnet", "instance", "elastic-ip"}

@@ -153,12 +153,12 @@ def test_up_makes_exactly_the_planned_networks_rules_and_instances(
 
     networks = by_name(standin, "networks")
     assert {name: n["mtu"] for name, n in networks.items()} == {
-        f"stacklab-{LAB}-{n.name.value}": 1460 for n in plan.networks
+        f"stacklab-{LAB}-{n.name.value}": 1460 for n in plan.provisioned_networks
     }
     assert not any(n["autoCreateSubnetworks"] for n in networks.values())
     subnets = by_name(standin, "subnetworks")
     assert {name: s["ipCidrRange"] for name, s in subnets.items()} == {
-        f"stacklab-{LAB}-{n.name.value}": str(n.cidr) for n in plan.networks
+        f"stacklab-{LAB}-{n.name.value}": str(n.cidr) for n in plan.provisioned_networks
     }
     assert all(s["network"] == networks[name]["selfLink"] for name, s in subnets.items())
 
@@ -173,10 +173,12 @@ def test_up_makes_exactly_the_planned_networks_rules_and_instances(
         assert (rule["sourceRanges"], rule["targetTags"]) == ([ADMIN], [access_tag])
         assert rule["network"] == networks[f"stacklab-{LAB}-uplink"]["selfLink"]
     inside = [r for r in rules.values() if not r.get("targetTags")]
-    assert len(inside) == len(plan.networks)
+    assert len(inside) == len(plan.provisioned_networks)
     for rule in inside:
         assert rule["allowed"] == [{"IPProtocol": "all"}]
-        assert sorted(rule["sourceRanges"]) == sorted(str(n.cidr) for n in plan.networks)
+        assert sorted(rule["sourceRanges"]) == sorted(
+            str(n.cidr) for n in plan.provisioned_networks
+        )
 
     instances = {i["labels"]["stacklab-node"]: i for i in standin.items("instances")}
     assert set(instances) == {node.name for node in plan.nodes}
@@ -245,7 +247,8 @@ def test_a_second_up_makes_nothing_new(
 
     assert names(standin) == made and first == second
     assert sum(1 for method, _ in standin.calls if method.endswith(".insert")) == inserts
-    assert sum(len(found) for found in made.values()) == 4 + 4 + 6 + 1 + 5 + 5
+    # No provider network, subnet or firewall rule of its own: it lives on the network node.
+    assert sum(len(found) for found in made.values()) == 3 + 3 + 5 + 1 + 5 + 5
 
 
 def test_a_failed_up_then_down_leaves_nothing(
