@@ -95,12 +95,18 @@ def image() -> BuiltImage:
     return build_test_image(LocalRunner()).image
 
 
+def _net_namespace(pid: int) -> str:
+    return str(Path(f"/proc/{pid}/ns/net").readlink())
+
+
 @pytest.fixture
 def namespace() -> Iterator[Namespace]:
     holder = _start(["unshare", "--net", "--", "sleep", "infinity"])
     try:
         namespace = Namespace(holder.pid)
-        _wait_until(lambda: Path(f"/proc/{holder.pid}/ns/net").exists(), 5.0)
+        # Until unshare has made its namespace, the holder is still in this one: a command
+        # entered then ran here (lo "up" here, then down in the new one: QEMU's hostfwd failed).
+        _wait_until(lambda: _net_namespace(holder.pid) != _net_namespace(os.getpid()), 5.0)
         assert namespace.run(["ip", "link", "set", "lo", "up"]).returncode == 0
         added = namespace.run(["ip", "addr", "add", f"{METADATA_ADDRESS}/32", "dev", "lo"])
         assert added.returncode == 0, added.stderr
