@@ -4,7 +4,7 @@ makes nothing new."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,12 +13,12 @@ from stacklab.errors import ProviderError
 from stacklab.providers.aws.layout import ANYWHERE, LabLayout, Routes
 from stacklab.providers.aws.records import RouteTable, SecurityGroup, Subnet, Vpc
 from stacklab.providers.aws.tags import NETWORK_TAG, PART_TAG, Tagger, lab_filter, resource_name
+from stacklab.providers.rented import Created
 
 if TYPE_CHECKING:
     from stacklab.providers.aws.adapter import Ec2Adapter
 
 # (kind, AWS id, what it is for): the provider turns it into progress and a state record.
-Created = Callable[[str, str, str], None]
 
 SECURITY_GROUP_PART = "security-group"
 DOWN_FIRST = "`stacklab down {lab}` first, then `stacklab up` again"

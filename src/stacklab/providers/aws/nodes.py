@@ -11,7 +11,7 @@ from stacklab.config.models import AwsProvider as AwsSettings
 from stacklab.config.models import NetworkName
 from stacklab.errors import ProviderError
 from stacklab.providers.aws.layout import NodeLayout
-from stacklab.providers.aws.network import DOWN_FIRST, Created, LabNetwork
+from stacklab.providers.aws.network import DOWN_FIRST, LabNetwork
 from stacklab.providers.aws.records import (
     Address,
     AttachedNic,
@@ -21,6 +21,7 @@ from stacklab.providers.aws.records import (
     NetworkInterface,
 )
 from stacklab.providers.aws.tags import Tagger, lab_filter, resource_name
+from stacklab.providers.rented import Created
 
 if TYPE_CHECKING:
     from stacklab.providers.aws.adapter import Ec2Adapter

@@ -4,7 +4,6 @@ own resource first, so a second run makes nothing new."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
@@ -12,12 +11,12 @@ from stacklab.errors import ProviderError
 from stacklab.providers.gcp.labels import belongs_to, described
 from stacklab.providers.gcp.layout import LabLayout
 from stacklab.providers.gcp.records import FirewallRule, Route
+from stacklab.providers.rented import Created
 
 if TYPE_CHECKING:
     from stacklab.providers.gcp.adapter import ComputeAdapter
 
 # (kind, name, what it is for): the provider turns it into progress and a state record.
-Created = Callable[[str, str, str], None]
 
 Marked = TypeVar("Marked", FirewallRule, Route)
 DOWN_FIRST = "`stacklab down {lab}` first, then `stacklab up` again"

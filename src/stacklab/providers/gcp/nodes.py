@@ -11,8 +11,9 @@ from stacklab.catalog.models import ImageSource
 from stacklab.errors import ProviderError
 from stacklab.providers.gcp.labels import Labeller
 from stacklab.providers.gcp.layout import LabLayout, NodeLayout
-from stacklab.providers.gcp.network import DOWN_FIRST, Created
+from stacklab.providers.gcp.network import DOWN_FIRST
 from stacklab.providers.gcp.records import AttachedNic, Image, Instance, InstanceRequest
+from stacklab.providers.rented import Created
 
 if TYPE_CHECKING:
     from stacklab.providers.gcp.adapter import ComputeAdapter
