@@ -135,7 +135,7 @@ def test_a_failed_task_raises_with_node_task_output_and_log(
 
 
 def test_site_playbook_lists_each_phases_tasks(tmp_path: Path) -> None:
-    services = {"cinder": True}
+    services = {"cinder": True, "octavia": True}
     spec = Spec.model_validate({"name": "lab", "services": services})
     lab_plan = plan(spec, load_catalog(with_host=False))
     nodes = tuple(
@@ -176,6 +176,7 @@ def test_site_playbook_lists_each_phases_tasks(tmp_path: Path) -> None:
     assert "Map the compute nodes to cell1" in listed["compute"]
     assert "The OSD on a file" in listed["block-storage"]
     assert "libvirt holds Ceph's key for Cinder's volumes" in listed["compute"]
+    assert "Octavia's user, service and endpoints" in listed["load-balancer"]
     assert "Map the compute nodes to cell1" not in listed["image"]
     assert "Wait for every network agent to report alive" in listed["network"]
     assert "Horizon answers" in listed["dashboard"]

@@ -180,6 +180,20 @@ def test_the_aio_with_cinder_runs_everything_on_its_one_node() -> None:
     assert extra_vars(plan_for(), Path("/s.json"))["ceph_mon_address"] is None
 
 
+def test_octavia_with_ovns_driver_goes_on_the_controller_alone_and_no_amphora_part() -> None:
+    octavia = {"octavia-api", "octavia-driver-agent", "python3-ovn-octavia-provider"}
+    lab = plan_for(topology={"preset": "multinode"}, services={"octavia": True})
+    hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]
+    assert octavia <= set(hosts["controller"]["node_packages"])
+    for name in ("network", "compute1", "storage"):
+        assert not octavia & set(hosts[name]["node_packages"])
+    amphora = {"octavia-worker", "octavia-health-manager", "octavia-housekeeping"}
+    assert not amphora & {package for host in hosts.values() for package in host["node_packages"]}
+    without = plan_for(topology={"preset": "multinode"})
+    controller = build_inventory(without, accesses(without))["all"]["hosts"]["controller"]
+    assert not octavia & set(controller["node_packages"])
+
+
 def test_no_linuxbridge_dhcp_or_l3_agent_is_installed_anywhere() -> None:
     lab = plan_for(topology={"preset": "multinode"})
     hosts = build_inventory(lab, accesses(lab))["all"]["hosts"]

@@ -37,11 +37,10 @@ def test_every_step_with_a_handler_is_run_and_only_those(tmp_path: Path) -> None
         handlers = UpRun(loaded, db, lambda message: None, provider=None).handlers()  # type: ignore[arg-type]
     declared = {step.name for step in STEPS if step.handler is not None}
     assert set(handlers.handlers) == declared
-    assert "load-balancer" not in handlers.handlers
     assert handlers.always == {step.name for step in STEPS if step.always}
 
 
 def test_install_phases_are_the_registry_steps_the_playbook_runs() -> None:
     assert PHASES == ("packages", "database", "identity", "block-storage", "image", "placement",
-                      "compute", "network", "dashboard", "proxy")  # fmt: skip
+                      "compute", "network", "load-balancer", "dashboard", "proxy")  # fmt: skip
     assert step_before(VERIFY_STEP) == "access"

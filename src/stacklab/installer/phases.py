@@ -29,6 +29,8 @@ SECRET_NAMES: tuple[str, ...] = (
     "ceph_cinder_key",
     "ceph_glance_key",
     "libvirt_ceph_secret",
+    "octavia_db_password",
+    "octavia_password",
 )
 
 

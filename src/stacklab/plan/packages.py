@@ -62,6 +62,10 @@ CINDER_BY_ROLE: dict[Role, tuple[str, ...]] = {
         *CEPH_CLIENT,
     ),
 }
+# services.octavia: the API with OVN's provider driver, and the driver agent that carries
+# OVN's load balancer status back to Octavia. No amphora: no worker, health manager or
+# housekeeping.
+OCTAVIA = ("octavia-api", "octavia-driver-agent", "python3-ovn-octavia-provider")
 PROXY = ("nginx", "openssl")  # the TLS reverse proxy, on the access node only
 
 
@@ -72,6 +76,7 @@ def packages_for(
     virt_type: str | None,
     proxy: bool = False,
     cinder: bool = False,
+    octavia: bool = False,
 ) -> list[str]:
     """Sorted and unique: the packages of a node with these roles."""
     chosen = set(COMMON)
@@ -81,6 +86,8 @@ def packages_for(
         chosen.update(BY_ROLE[role])
         if cinder:
             chosen.update(CINDER_BY_ROLE[role])
+        if role is Role.CONTROLLER and octavia:
+            chosen.update(OCTAVIA)
         if role is Role.COMPUTE:
             chosen.add(f"nova-compute-{virt_type or 'qemu'}")
         if role is Role.CONTROLLER and horizon:
@@ -103,4 +110,5 @@ def node_packages(plan: Plan, node: PlannedNode) -> list[str]:
         virt_type=virt_type(node),
         proxy=node.name == plan.access_node,
         cinder="cinder" in plan.services,
+        octavia="octavia" in plan.services,
     )

@@ -72,7 +72,12 @@ STEPS: tuple[StepDefinition, ...] = (
         "Neutron ML2/OVN: OVN databases, Open vSwitch, ovn-controller, metadata",
         Handler.INSTALL,
     ),
-    StepDefinition("load-balancer", "Octavia", None, needed=lambda spec: spec.services.octavia),
+    StepDefinition(
+        "load-balancer",
+        "Octavia with OVN's provider driver (no amphorae)",
+        Handler.INSTALL,
+        needed=lambda spec: spec.services.octavia,
+    ),
     StepDefinition(
         "dashboard", "Horizon", Handler.INSTALL, needed=lambda spec: spec.services.horizon
     ),
