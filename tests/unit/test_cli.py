@@ -69,6 +69,24 @@ def test_plan_of_a_gcp_multinode_lab_shows_mtus_nested_kvm_and_the_cost(
     assert "Google Compute Engine on-demand list price" in shown and "2026-11-21" in shown
 
 
+def test_plan_of_a_gcp_lab_on_e2_says_qemu_per_node_and_why_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")
+    Path("stacklab.yaml").write_text(
+        "name: g1\nprovider: {kind: gcp, project: p1, region: europe-west1,"
+        " machine_types: {compute: e2-standard-4}}\n"
+        "topology: {preset: multinode}\naccess: {admin_cidr: 203.0.113.7/32}\n"
+    )
+    assert run(["plan"]) == 0
+    shown = capsys.readouterr().out
+    reasons = [line for line in shown.splitlines() if "qemu: e2-standard-4:" in line]
+    assert len(reasons) == 2, "one per compute node"
+    for line in reasons:
+        assert "no nested virtualization on E2" in line
+        assert line.count("TCG") == 1, line
+
+
 @pytest.mark.parametrize(
     ("fabric", "networks"),
     [
