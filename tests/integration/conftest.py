@@ -28,8 +28,12 @@ from stacklab.plan.models import Plan
 from stacklab.state.paths import lab_dir
 
 AIO_LAB = "e2e"
+# Cinder (a one-node Ceph) and Octavia (OVN's driver) on: their tests run on this lab too.
 AIO_SPEC = f"""\
 name: {AIO_LAB}
+services:
+  cinder: true
+  octavia: true
 """
 KILLED_DURING = "compute"
 # The home of a lab that is up already: the tests use it instead of making the shared one
