@@ -25,16 +25,19 @@ def stacklab(*args: str) -> float:
 
 
 @contextmanager
-def lab_home(spec: str) -> Iterator[Path]:
-    """A temporary directory with the spec, as cwd, holding the state and clouds.yaml; the
-    caches (base image, package layers, apt cache) stay the host's."""
-    with tempfile.TemporaryDirectory(prefix="stacklab-bench-") as home:
+def lab_home(spec: str, kept: Path | None = None) -> Iterator[Path]:
+    """A temporary directory (or `kept`, which stays) with the spec, as cwd, holding the
+    state and clouds.yaml; the caches (base image, package layers, apt cache) stay the
+    host's."""
+    with tempfile.TemporaryDirectory(prefix="stacklab-bench-") as temporary:
+        home = kept or Path(temporary)
+        home.mkdir(parents=True, exist_ok=True)
         os.chdir(home)
         os.environ["XDG_STATE_HOME"] = f"{home}/state"
         os.environ["XDG_CONFIG_HOME"] = f"{home}/config"
         Path("stacklab.yaml").write_text(spec)
         print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        yield Path(home)
+        yield home
 
 
 def _pss_kib(pid: Path) -> int:

@@ -69,6 +69,44 @@ def test_plan_of_a_gcp_multinode_lab_shows_mtus_nested_kvm_and_the_cost(
     assert "Google Compute Engine on-demand list price" in shown and "2026-11-21" in shown
 
 
+def test_plan_of_a_gcp_lab_on_e2_says_qemu_per_node_and_why_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")
+    Path("stacklab.yaml").write_text(
+        "name: g1\nprovider: {kind: gcp, project: p1, region: europe-west1,"
+        " machine_types: {compute: e2-standard-4}}\n"
+        "topology: {preset: multinode}\naccess: {admin_cidr: 203.0.113.7/32}\n"
+    )
+    assert run(["plan"]) == 0
+    shown = capsys.readouterr().out
+    reasons = [line for line in shown.splitlines() if "qemu: e2-standard-4:" in line]
+    assert len(reasons) == 2, "one per compute node"
+    for line in reasons:
+        assert "no nested virtualization on E2" in line
+        assert line.count("TCG") == 1, line
+
+
+@pytest.mark.parametrize(
+    ("fabric", "networks"),
+    [
+        ("gcp", "a network of its own per NIC, routed to none of the others"),
+        ("aws", "a routed subnet per network"),
+    ],
+)
+def test_plan_of_an_emulated_fabric_says_how_its_networks_are_joined(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fabric: str, networks: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    Path("stacklab.yaml").write_text(
+        f"name: f1\nprovider: {{kind: local, fabric: {fabric}}}\n"
+        "topology: {preset: multinode}\naccess: {admin_cidr: 192.0.2.7/32}\n"
+    )
+    assert run(["plan"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"Fabric: {fabric}, emulated on this host: {networks}," in shown
+
+
 def test_plan_of_an_ovn_lab_shows_geneve_and_the_datapath_from_the_host_probe(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

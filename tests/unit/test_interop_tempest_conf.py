@@ -158,3 +158,12 @@ def test_thevolume_catalog_type_is_the_one_the_lab_registered() -> None:
     assert volume_catalog_type(["block-storage", "volumev3"]) == "block-storage"
     with pytest.raises(CloudError, match="no Block Storage endpoint"):
         volume_catalog_type(["compute", "identity", "image", "network"])
+
+
+def test_image_listing_tests_upload_only_data_glance_accepts() -> None:
+    """With enforcement off, Tempest uploads random bytes once per configured disk format;
+    Glance checks content against disk_format, and random bytes are only a raw image."""
+    conf = parsed()
+    assert conf["image-feature-enabled"]["image_format_enforcement"] == "false"
+    assert conf["image"]["disk_formats"].split(",") == ["raw"]
+    assert conf["image"]["container_formats"].split(",") == ["bare"]

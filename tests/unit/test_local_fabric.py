@@ -54,6 +54,7 @@ def _lab_table(lab_plan: Plan) -> str:
         [bridge_name(lab_plan.lab, network.name) for network in lab_plan.networks],
         "eth0",
         public_edge(lab_plan),
+        lab_plan.networks_routed,
     )
 
 
@@ -134,6 +135,16 @@ def test_the_gcp_fabric_takes_gcps_mtu_and_the_aws_one_the_hosts() -> None:
 
 def test_the_fabric_survives_the_saved_plan(fabric_plan: Plan) -> None:
     assert Plan.from_dict(fabric_plan.to_dict()) == fabric_plan
+    gcp = _plan({"kind": "local", "fabric": "gcp"})
+    assert Plan.from_dict(gcp.to_dict()) == gcp
+
+
+def test_gcp_routes_between_none_of_the_lab_networks_aws_between_all(fabric_plan: Plan) -> None:
+    """A VPC network per NIC on GCP (not peered), subnets of one VPC on AWS."""
+    assert not _plan({"kind": "local", "fabric": "gcp"}).networks_routed
+    assert not _plan({"kind": "gcp", "project": "p"}).networks_routed
+    assert fabric_plan.networks_routed and _plan({"kind": "aws"}).networks_routed
+    assert _plan({"kind": "local"}).networks_routed
 
 
 # Spec validation
@@ -173,6 +184,23 @@ def test_an_mtu_the_fabric_cannot_carry_is_refused(tmp_path: Path) -> None:
     )
     assert "networks.overlay.mtu" in message
     assert "the emulated aws fabric carries MTUs from 1500 to 9000" in message
+    assert "or remove it for 1500" in message
+
+
+def test_an_mtu_beyond_gcp_is_refused_with_gcps_default_as_the_fix(tmp_path: Path) -> None:
+    message = _spec_problems(
+        tmp_path,
+        """
+        name: vpc
+        provider: {kind: local, fabric: gcp}
+        access: {admin_cidr: 192.0.2.7/32}
+        networks:
+          overlay: {mtu: 9000}
+        """,
+    )
+    assert "networks.overlay.mtu" in message and "9000" in message
+    assert "the emulated gcp fabric carries MTUs from 1300 to 8896" in message
+    assert "or remove it for 1460" in message
 
 
 # The fabric's bridge table
@@ -242,6 +270,20 @@ def test_only_the_access_node_goes_out_through_the_internet_gateway(fabric_plan:
     assert f'iifname "eth0" oifname {own} ct state new drop' in table
 
 
+def test_the_gcp_fabric_forwards_between_none_of_the_lab_bridges(fabric_plan: Plan) -> None:
+    gcp = _plan({"kind": "local", "fabric": "gcp"})
+    bridges = sorted(bridge_name(gcp.lab, network.name) for network in gcp.networks)
+    table = _lab_table(gcp)
+    for bridge in bridges:
+        others = ", ".join(f'"{other}"' for other in bridges if other != bridge)
+        assert f'iifname "{bridge}" oifname {{ {others} }} drop' in table
+    forward = table[table.index("chain forward") :]
+    # Before anything in the chain that accepts (what the public address lets in).
+    assert forward.index('oifname { "sl-vpc-o"') < forward.index("dnat accept")
+    aws = _lab_table(fabric_plan)
+    assert not [line for line in aws.splitlines() if 'iifname "sl-vpc-m" oifname {' in line]
+
+
 def test_a_plain_lab_table_is_unchanged_by_the_fabric() -> None:
     local = _plan({"kind": "local"})
     table = _lab_table(local)
@@ -260,7 +302,12 @@ def _cidr(network: Any) -> IPv4Network:
 )
 def test_nft_accepts_both_tables(fabric_plan: Plan) -> None:
     """`nft -c` parses and checks against the kernel without loading anything."""
-    for text in (render_fabric_table("vpc", fabric_ports(fabric_plan)), _lab_table(fabric_plan)):
+    tables = (
+        render_fabric_table("vpc", fabric_ports(fabric_plan)),
+        _lab_table(fabric_plan),
+        _lab_table(_plan({"kind": "local", "fabric": "gcp"})),
+    )
+    for text in tables:
         renamed = text.replace("stacklab_vpc", "stacklab_fabric_check", 1)
         result = subprocess.run(
             ["nft", "-c", "-f", "-"], input=renamed, text=True, capture_output=True, check=False

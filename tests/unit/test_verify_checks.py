@@ -17,8 +17,12 @@ from stacklab.openstack_records import ServerRecord, ServiceRecord
 from stacklab.runner import Completed
 from stacklab.verify.checks import (
     GuestFailed,
+    GuestLogin,
     ec2_instance_id,
+    full_size_ping,
     guest_progress,
+    login_answer,
+    mtu_mismatch,
     server_hostname,
     services_down,
 )
@@ -252,3 +256,25 @@ def test_node_runner_runs_the_command_over_ssh_to_the_node() -> None:
     assert argv[-1] == "ping -c 1 10.0.2.130"
     assert f"UserKnownHostsFile={KNOWN}" in argv
     assert runner.where == "net"
+
+
+def test_the_guest_login_answers_with_the_token_its_hostname_and_its_mtu() -> None:
+    assert login_answer("ab12", "ab12 vm-1 1402\n") == GuestLogin("vm-1", 1402)
+    assert login_answer("ab12", "ab12 vm-1\n") == GuestLogin("vm-1", None)  # MTU unread
+    assert login_answer("ab12", "cd34 vm-1 1402") is None  # not this login's answer
+    assert login_answer("ab12", "") is None
+
+
+def test_a_guest_mtu_other_than_its_networks_is_named() -> None:
+    assert mtu_mismatch(GuestLogin("vm", 1402), 1402) is None
+    assert mtu_mismatch(GuestLogin("vm", None), 1402) is None
+    assert mtu_mismatch(GuestLogin("vm", 1500), 1402) == (
+        "the instance's interface has MTU 1500, its network 1402"
+    )
+
+
+def test_the_full_size_ping_sends_packets_of_exactly_the_mtu_unfragmented() -> None:
+    argv = full_size_ping("198.51.100.20", 1402)
+    assert argv[argv.index("-M") + 1] == "do"
+    assert int(argv[argv.index("-s") + 1]) + 20 + 8 == 1402  # IPv4 and ICMP headers
+    assert argv[-1] == "198.51.100.20"

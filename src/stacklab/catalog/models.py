@@ -95,6 +95,12 @@ class NetworkFacts(Frozen):
         description="Nodes have no way out of their own (no NAT of the provider's): the lab's "
         "network node forwards and masquerades for them.",
     )
+    routes_between_networks: bool = Field(
+        default=True,
+        description="The cloud routes between the lab's networks (subnets of one VPC); false "
+        "where each is a network of its own (GCP's VPC network per NIC): only the nodes with "
+        "a NIC on two of them join them.",
+    )
     firewalled: bool = Field(
         default=False,
         description="From outside, only the ports the lab opens are reachable, and only from "

@@ -91,12 +91,18 @@ def plan_view(plan: Plan) -> RenderableType:
     return Group(*parts)
 
 
+def _fabric_networks(plan: Plan) -> str:
+    if plan.networks_routed:
+        return "a routed subnet per network"
+    return "a network of its own per NIC, routed to none of the others"
+
+
 def _way_in_and_out(plan: Plan) -> list[RenderableType]:
     parts: list[RenderableType] = []
     if plan.fabric is not None and plan.provider != plan.fabric:
         parts.append(
             Text(
-                f"Fabric: {plan.fabric}, emulated on this host: a routed subnet per network, "
+                f"Fabric: {plan.fabric}, emulated on this host: {_fabric_networks(plan)}, "
                 "the source/destination check on every node interface except the router's; "
                 f"{plan.access_node}'s public address {plan.public_address} is NATed to its "
                 "uplink address"

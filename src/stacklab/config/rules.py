@@ -366,6 +366,8 @@ def fabric_problems(spec: Spec, catalog: Catalog) -> list[Problem]:
     problems = []
     for name in NetworkName:
         mtu = spec.networks.spec_of(name).mtu
+        cloud_default = cloud.uplink_mtu if name is NetworkName.UPLINK else cloud.underlay_mtu
+        default = cloud_default if low <= cloud_default <= high else host.underlay_mtu
         if mtu is not None and not low <= mtu <= high:
             problems.append(
                 Problem(
@@ -374,7 +376,7 @@ def fabric_problems(spec: Spec, catalog: Catalog) -> list[Problem]:
                     why=f"the emulated {fabric} fabric carries MTUs from {low} to {high} "
                     f"({fabric}: {cloud.mtu_min}-{cloud.mtu_max}, this host: "
                     f"{host.mtu_min}-{host.mtu_max})",
-                    fix=f"use an MTU in that range, or remove it for {host.underlay_mtu}",
+                    fix=f"use an MTU in that range, or remove it for {default}",
                 )
             )
     return problems

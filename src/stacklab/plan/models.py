@@ -191,6 +191,9 @@ class Plan:
     # The access node's public address where the plan knows it up front (the emulated
     # fabric); a cloud's is allocated by `up`.
     public_address: IPv4Address | None = None
+    # False where the fabric joins no two lab networks (GCP: a VPC network per NIC): only a
+    # node with a NIC on both reaches across, so every other node's way is the router node.
+    networks_routed: bool = True
 
     def network(self, name: NetworkName) -> PlannedNetwork:
         return next(network for network in self.networks if network.name is name)
@@ -245,6 +248,7 @@ class Plan:
             open_ports=tuple(_open_port(port) for port in data.get("open_ports", ())),
             fabric=data.get("fabric"),
             public_address=_optional_address(data.get("public_address")),
+            networks_routed=data.get("networks_routed", True),
         )
 
 

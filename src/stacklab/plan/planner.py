@@ -199,6 +199,7 @@ def plan(
         open_ports=_open_ports(spec, network_catalog, access_node),
         fabric=fabric,
         public_address=_emulated_public_address(spec, network_catalog),
+        networks_routed=fabric is None or network_catalog.network.routes_between_networks,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from stacklab.core.nodes import NodeAccess
@@ -21,6 +22,10 @@ CONSOLE_INTERVAL_S = 3.0
 PING_INTERVAL_S = 1.0
 SSH_INTERVAL_S = 3.0
 PING_FIX = "install iputils-ping (`apt-get install iputils-ping`)"
+IPV4_HEADER = 20
+ICMP_HEADER = 8
+# The MTU of the interface the guest's default route leaves by (busybox has ip and awk).
+GUEST_MTU = "$(cat /sys/class/net/$(ip route | awk '/^default/ {print $5; exit}')/mtu)"
 
 
 class GuestFailed(VerifyFailed):
@@ -159,19 +164,63 @@ def wait_ping(runner: Runner, address: str, timeout: float) -> None:
     )
 
 
-def wait_ssh(runner: Runner, access: NodeAccess, known_hosts: Path, timeout: float) -> str:
+def full_size_ping(address: str, mtu: int) -> list[str]:
+    """A ping whose packets are exactly mtu bytes and may not be fragmented: its reply
+    crosses the tunnel at the tenant MTU, so it is lost where the underlay cannot carry the
+    tenant MTU plus the tunnel's overhead (dropped silently, no ICMP: FIELD-NOTES)."""
+    payload = mtu - IPV4_HEADER - ICMP_HEADER
+    return ["ping", "-c", "1", "-W", "2", "-M", "do", "-s", str(payload), address]
+
+
+def wait_full_size_ping(runner: Runner, address: str, mtu: int, timeout: float) -> None:
+    ping = full_size_ping(address, mtu)
+    wait_until(
+        lambda: True if runner.run(ping, check=False, fix=PING_FIX).ok else None,
+        retry_on=(CloudUnreachable,),
+        timeout=timeout,
+        interval=PING_INTERVAL_S,
+        what=f"{address} to answer a ping of {mtu} bytes (not fragmented) from {runner.where}",
+        fix="the tenant network's MTU plus the tunnel's overhead exceeds what the overlay "
+        "network carries: compare `stacklab plan`'s tenant MTU with the network's MTU in "
+        "Neutron and with the overlay NICs' MTU on the nodes",
+    )
+
+
+@dataclass(frozen=True)
+class GuestLogin:
+    hostname: str
+    mtu: int | None  # of the interface the guest's default route leaves by; None: unread
+
+
+def login_answer(token: str, output: str) -> GuestLogin | None:
+    """The guest's answer to LOGIN_COMMAND, if it is one: the token, its hostname, the MTU."""
+    words = output.split()
+    if len(words) not in (2, 3) or words[0] != token:
+        return None
+    mtu = int(words[2]) if len(words) == 3 and words[2].isdigit() else None
+    return GuestLogin(words[1], mtu)
+
+
+def mtu_mismatch(login: GuestLogin, network_mtu: int | None) -> str | None:
+    """Why the guest's MTU is wrong, if it is: it must be the tenant network's (DHCP option
+    26), or its larger packets are lost in the tunnel."""
+    if login.mtu is None or network_mtu is None or login.mtu == network_mtu:
+        return None
+    return f"the instance's interface has MTU {login.mtu}, its network {network_mtu}"
+
+
+def wait_ssh(runner: Runner, access: NodeAccess, known_hosts: Path, timeout: float) -> GuestLogin:
     """Log in with the lab key and run a command whose answer cannot come from anywhere
-    else; returns the guest's hostname."""
+    else; returns the guest's hostname and MTU."""
     token = secrets.token_hex(8)
-    command = ["echo", token, "$(hostname)"]
+    command = ["echo", token, "$(hostname)", GUEST_MTU]
     answers: list[str] = []
 
-    def probe() -> str | None:
+    def probe() -> GuestLogin | None:
         argv = ssh_argv(access, known_hosts, command, strict=False)
         result = runner.run(argv, check=False, timeout=30)
         answers.append(result.output.splitlines()[-1] if result.output else "")
-        words = result.stdout.split()
-        return words[1] if result.ok and len(words) == 2 and words[0] == token else None
+        return login_answer(token, result.stdout) if result.ok else None
 
     return wait_until(
         probe,

@@ -19,9 +19,12 @@ from stacklab.openstack_api import OpenStackCloud, connect
 from stacklab.plan.models import Plan
 from stacklab.runner import LocalRunner
 from stacklab.verify.checks import (
+    GuestFailed,
     ec2_instance_id,
+    mtu_mismatch,
     server_hostname,
     wait_console,
+    wait_full_size_ping,
     wait_ping,
     wait_services,
     wait_ssh,
@@ -50,6 +53,8 @@ class VerifySettings:
     active_timeout: float = 300
     console_timeout: float = 300
     ping_timeout: float = 120
+    # After an ordinary ping answered: only the size can still make it fail.
+    full_size_ping_timeout: float = 20
     ssh_timeout: float = 120
     delete_timeout: float = 180
     image: str = TEST_IMAGE
@@ -103,6 +108,10 @@ class _Run:
         with log.phase("ping") as detail:
             wait_ping(runner, floating.address, settings.ping_timeout)
             detail.append(f"{floating.address} from {runner.where}")
+            if target.network_mtu is not None:
+                mtu, timeout = target.network_mtu, settings.full_size_ping_timeout
+                wait_full_size_ping(runner, floating.address, mtu, timeout)
+                detail.append(f"also at {mtu} bytes, not fragmented")
         if not markers.ssh_ready:
             log.skipped("ssh", markers.ssh_unavailable or "the image has no SSH server")
             return "instance ACTIVE, console markers, floating IP ping"
@@ -113,9 +122,18 @@ class _Run:
             known_hosts = Path(scratch) / "known_hosts"
             # From this host, as the user logs in: through the access node where it holds
             # the external network.
-            hostname = wait_ssh(LocalRunner(), access, known_hosts, settings.ssh_timeout)
+            login = wait_ssh(LocalRunner(), access, known_hosts, settings.ssh_timeout)
             through = f" through {access.jump_host}" if access.jump_host else ""
-            detail.append(f"{access.user}@{access.host}{through} is {hostname}")
+            detail.append(f"{access.user}@{access.host}{through} is {login.hostname}")
+            if login.mtu is not None:
+                detail.append(f"MTU {login.mtu}")
+            mismatch = mtu_mismatch(login, target.network_mtu)
+            if mismatch is not None:
+                raise GuestFailed(
+                    f"The instance's MTU is not its network's: {mismatch}.",
+                    fix="the guest takes the MTU from DHCP option 26: check the tenant "
+                    "network's MTU and OVN's DHCP options (`ovn-nbctl list DHCP_Options`)",
+                )
         return "instance ACTIVE, console markers, floating IP ping, SSH with the lab key"
 
     def cleanup(self, demo: OpenStackCloud) -> StacklabError | None:

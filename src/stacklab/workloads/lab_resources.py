@@ -33,6 +33,7 @@ class BootTarget:
     network_id: str
     external_network_id: str
     key_name: str
+    network_mtu: int | None = None  # the tenant network's, as Neutron gives it by DHCP
 
 
 def pick_image(images: list[ImageRecord], name: str) -> ImageRecord | None:
@@ -75,4 +76,5 @@ def boot_target(cloud: OpenStackCloud, lab: str, image: str, flavor: str) -> Boo
         network_id=tenant.id,
         external_network_id=external.id,
         key_name=key,
+        network_mtu=tenant.mtu,
     )

@@ -1,4 +1,4 @@
-"""An emulated cloud fabric (`provider: {kind: local, fabric: aws}`): the lab's bridges made to
+"""An emulated cloud fabric (`provider: {kind: local, fabric: aws|gcp}`): the lab's bridges made to
 behave like a VPC's subnets, as nftables rules on the host side of every node's veth.
 
 A VPC delivers a packet only to the interface that owns its destination address and drops
@@ -9,7 +9,9 @@ internet gateway and open only on the ports the security group opens; the other 
 no way out but through the lab's router node.
 
 Here the host plays the VPC's router between the subnets, the internet gateway and the
-user's machine. Each function returns nft text; the provider loads it.
+user's machine. `fabric: gcp` differs in what GCP differs in: MTU 1460 (the plan's) and a VPC
+network per NIC, so the host routes between none of the lab's networks. Each function
+returns nft text; the provider loads it.
 """
 
 from __future__ import annotations
@@ -144,6 +146,19 @@ def edge_rules(edge: PublicEdge, uplink: str, bridges: list[str]) -> dict[str, l
         # What was not NATed to the access node is refused at once, not sent out.
         "refuse": [f"ip daddr {edge.public} reject"],
     }
+
+
+def separation_rules(bridges: list[str]) -> list[str]:
+    """Forward rules that route between none of the lab's bridges: each is a network of its
+    own, as GCP's VPC networks are (a VPC network per NIC, not peered), so only a node with a
+    NIC on two of them (the router node) joins them."""
+    ordered = sorted(bridges)
+    rules = []
+    for bridge in ordered:
+        others = [f'"{other}"' for other in ordered if other != bridge]
+        if others:
+            rules.append(f'iifname "{bridge}" oifname {_set(others)} drop')
+    return rules
 
 
 def _table(family: str, lab: str, body: str) -> str:

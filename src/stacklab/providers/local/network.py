@@ -16,7 +16,7 @@ from typing import Any
 
 from stacklab.errors import ProviderError
 from stacklab.plan.models import PlannedNetwork, PlannedNode
-from stacklab.providers.local.fabric import PublicEdge, edge_rules
+from stacklab.providers.local.fabric import PublicEdge, edge_rules, separation_rules
 from stacklab.providers.local.naming import (
     ALIAS_PREFIX,
     NODE_INTERFACES,
@@ -169,6 +169,7 @@ def render_lab_table(
     bridges: list[str],
     uplink: str,
     edge: PublicEdge | None = None,
+    networks_routed: bool = True,
 ) -> str:
     """A table of the lab's own: masquerade its networks out of the host's uplink only, so
     traffic between lab networks and the host keeps its addresses; and fence the lab off:
@@ -176,13 +177,16 @@ def render_lab_table(
     lab's bridges (or any other interface of this host).
 
     edge: on an emulated cloud fabric, only the access node goes out, and comes in at its
-    public address (stacklab.providers.local.fabric)."""
+    public address (stacklab.providers.local.fabric). networks_routed False: the host
+    forwards between none of the lab's bridges (GCP's VPC network per NIC)."""
     sources = ", ".join(str(cidr) for cidr in sorted(cidrs))
     own = ", ".join(f'"{bridge}"' for bridge in sorted(bridges))
     fence = [
         f'iifname {{ {own} }} oifname != {{ {own}, "{uplink}" }} drop',
         f'oifname {{ {own} }} iifname != {{ {own}, "{uplink}" }} drop',
     ]
+    if not networks_routed:
+        fence += separation_rules(bridges)
     if edge is None:
         chains = {
             "postrouting": [f'ip saddr {{ {sources} }} oifname "{uplink}" masquerade'],
@@ -219,9 +223,11 @@ def ensure_lab_table(
     bridges: list[str],
     uplink: str,
     edge: PublicEdge | None = None,
+    networks_routed: bool = True,
 ) -> bool:
     """The lab's nft table as rendered; True if it was (re)written."""
-    return ensure_table(runner, "ip", lab, render_lab_table(lab, cidrs, bridges, uplink, edge))
+    wanted = render_lab_table(lab, cidrs, bridges, uplink, edge, networks_routed)
+    return ensure_table(runner, "ip", lab, wanted)
 
 
 def ensure_table(runner: Runner, family: str, lab: str, wanted: str) -> bool:

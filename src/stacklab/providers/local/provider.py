@@ -209,7 +209,9 @@ class LocalProvider:
         bridges = [bridge_name(plan.lab, network.name) for network in plan.provisioned_networks]
         edge = public_edge(plan)
         table = nft_table_name(plan.lab)
-        if ensure_lab_table(self.runner, plan.lab, cidrs, bridges, uplink, edge):
+        if ensure_lab_table(
+            self.runner, plan.lab, cidrs, bridges, uplink, edge, plan.networks_routed
+        ):
             if edge is None:
                 context.progress(
                     f"nftables table {table}: NAT out of {uplink}, other labs fenced off"
