@@ -286,7 +286,10 @@ class OpenStackCloud:
             found = self._conn.compute.find_server(server_id, ignore_missing=True)
             if found is None:
                 return None
-            return _server_record(self._conn.compute.get_server(found.id))
+            try:
+                return _server_record(self._conn.compute.get_server(found.id))
+            except sdk_errors.NotFoundException:
+                return None  # deleted between the find and the read
 
     def servers(self) -> list[ServerRecord]:
         with _calling("list servers"):
