@@ -7,68 +7,21 @@ image in Ceph. All through the openstack CLI with the clouds.yaml the lab wrote.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from conftest import AioLab
+from volumes import GIB, attach, cli, console, detach, server_active, volume_status, wait_for
 
 from stacklab.bootstrap.resources import TENANT_NETWORK, TEST_IMAGE, VERIFY_FLAVOR, keypair_name
-from stacklab.images.console_markers import disk_lists, read_markers
+from stacklab.images.console_markers import read_markers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 STACKLAB = str(Path(sys.executable).with_name("stacklab"))
-GIB = 1 << 30
-T = TypeVar("T")
-
-
-def cli(cloud: str, *command: str, json_out: bool = True) -> Any:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    done = subprocess.run(
-        [OPENSTACK, "--os-cloud", cloud, *command, *(("-f", "json") if json_out else ())],
-        capture_output=True, text=True, env=environment, check=False, timeout=180,
-    )  # fmt: skip
-    assert done.returncode == 0, f"openstack {' '.join(command)}: {done.stderr[-2000:]}"
-    return json.loads(done.stdout) if json_out else done.stdout
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 600) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found is not None:
-            return found
-        time.sleep(3)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
-
-
-def volume_status(cloud: str, volume: str, wanted: str) -> str | None:
-    status = str(cli(cloud, "volume", "show", volume)["status"])
-    assert status != "error", f"volume {volume} went to error"
-    return status if status == wanted else None
-
-
-def server_active(cloud: str, server: str) -> str | None:
-    status = str(cli(cloud, "server", "show", server)["status"])
-    assert status != "ERROR", cli(cloud, "server", "show", server).get("fault")
-    return status if status == "ACTIVE" else None
-
-
-def console(cloud: str, server: str) -> str:
-    return str(cli(cloud, "console", "log", "show", server, json_out=False))
-
-
-def disks_seen(cloud: str, server: str, wanted: dict[str, int]) -> dict[str, int] | None:
-    """The guest's latest list of disks, once it is `wanted`."""
-    lists = disk_lists(console(cloud, server))
-    return lists[-1] if lists and lists[-1] == wanted else None
 
 
 @pytest.fixture(autouse=True)
@@ -113,24 +66,12 @@ def test_a_volume_attached_to_a_running_guest_is_seen_and_gone_after_detach(
     lab: AioLab, demo: str
 ) -> None:
     server = boot(lab, demo, "vol-guest", "--image", TEST_IMAGE)
-    root = wait_for("the guest lists its disks", lambda: (disk_lists(console(demo, server)) or
-                                                          [None])[-1])  # fmt: skip
-    assert list(root) == ["vda"]
     volume = cli(demo, "volume", "create", "--size", "1", "vol-1")["id"]
     wait_for("volume available", lambda: volume_status(demo, volume, "available"))
 
-    started = time.monotonic()
-    cli(demo, "server", "add", "volume", server, volume, json_out=False)
-    wait_for("volume in-use", lambda: volume_status(demo, volume, "in-use"))
-    attached = wait_for(
-        "the guest sees vdb", lambda: disks_seen(demo, server, {**root, "vdb": GIB})
-    )
-    print(f"\nattach: the guest saw the volume after {time.monotonic() - started:.0f} s")
-    assert attached == {**root, "vdb": GIB}
-
-    cli(demo, "server", "remove", "volume", server, volume, json_out=False)
-    wait_for("volume available again", lambda: volume_status(demo, volume, "available"))
-    wait_for("the guest lost vdb", lambda: disks_seen(demo, server, root))
+    root, seen_after = attach(demo, server, volume)
+    print(f"\nattach: the guest saw the volume after {seen_after:.0f} s")
+    detach(demo, server, volume, root)
 
     snapshot = cli(demo, "volume", "snapshot", "create", "--volume", volume, "snap-1")["id"]
     wait_for("snapshot available", lambda: cli(demo, "volume", "snapshot", "show", snapshot)[

@@ -7,8 +7,10 @@ different computes reach each other over Geneve; the external network lives on t
 node (no bridge of it on this host), so this host, playing the user's machine, reaches a
 floating IP only through the access node's public address, and a guest reaches this host
 through the network node's masquerade; `up` itself reached the nodes and the APIs through
-that address (SSH, and the TLS proxy on 443); `stacklab down` leaves nothing. Root, nspawn; the
-module makes its own lab (the longest test of the suite)."""
+that address (SSH, and the TLS proxy on 443); with services.cinder on, Ceph and cinder-volume
+run on the storage node and nowhere else, and one volume of it is attached to an instance on
+each compute in turn, seen by the guest and gone again after the detach; `stacklab down`
+leaves nothing. Root, nspawn; the module makes its own lab (the longest test of the suite)."""
 
 from __future__ import annotations
 
@@ -19,11 +21,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from conftest import in_lab_home
 from traces import host_traces
+from volumes import attach, cli, detach, server_active, volume_status, wait_for
 
 from stacklab import api
 from stacklab.bootstrap.resources import (
@@ -38,7 +42,13 @@ from stacklab.cli.main import run
 from stacklab.config.models import NetworkName, Role
 from stacklab.core.nodes import NodeAccess
 from stacklab.core.ssh import ssh_argv
-from stacklab.installer.health import cloud_health, expected_services, label, planned_roles
+from stacklab.installer.health import (
+    CINDER_BACKEND,
+    cloud_health,
+    expected_services,
+    label,
+    planned_roles,
+)
 from stacklab.labcloud.clouds_file import auth_url, trusted_ca
 from stacklab.labcloud.credentials import lab_private_key
 from stacklab.orchestration.labs import node_access
@@ -49,7 +59,12 @@ from stacklab.state.paths import lab_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-LAB = "vpc4"
+# A multinode lab of one's own that is up already, made from SPEC under another name: its
+# home (stacklab.yaml, state and clouds.yaml, as conftest.REUSE_VARIABLE's) is used instead of
+# making the module's lab; test_down_leaves_nothing takes it down.
+REUSE_VARIABLE = "STACKLAB_TEST_MULTINODE_HOME"
+REUSED_HOME = os.environ.get(REUSE_VARIABLE)
+LAB = api.resolve_lab_name(None, Path(REUSED_HOME) / "stacklab.yaml") if REUSED_HOME else "vpc4"
 OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 
 
@@ -70,6 +85,7 @@ topology:
   preset: multinode
 services:
   horizon: false
+  cinder: true
 access:
   admin_cidr: {host_address()}/32
 """
@@ -79,6 +95,9 @@ access:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if os.geteuid() != 0:
         pytest.skip("the local provider needs root")
+    if REUSED_HOME:
+        yield Path(REUSED_HOME)
+        return
     home = tmp_path_factory.mktemp("multinode")
     (home / "stacklab.yaml").write_text(SPEC)
     try:
@@ -245,6 +264,76 @@ def test_instances_on_both_computes_reach_each_other_over_geneve(home: Path, pla
             subprocess.run(
                 [OPENSTACK, "--os-cloud", f"{LAB}-demo", "server", "group", "delete",
                  str(group["id"])], check=False, timeout=120, capture_output=True,
+            )  # fmt: skip
+
+
+STORAGE_DAEMONS = frozenset({"ceph-mon", "ceph-mgr", "ceph-osd", "cinder-volume"})
+
+
+def on_node(node: str, *command: str) -> subprocess.CompletedProcess[str]:
+    access = node_access(LAB, node)
+    with tempfile.TemporaryDirectory() as scratch:
+        argv = ssh_argv(access, Path(scratch) / "known_hosts", command, strict=False)
+        return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+
+
+def storage_daemons_running(node: str) -> set[str]:
+    listed = on_node(node, "ps", "-eo", "comm=")
+    assert listed.returncode == 0, listed.stderr
+    return STORAGE_DAEMONS & set(listed.stdout.split())
+
+
+def test_ceph_and_cinder_volume_run_on_the_storage_node_alone(plan: Plan) -> None:
+    storage = [node.name for node in plan.nodes_with(Role.STORAGE)]
+    assert storage == ["storage"]
+    running = {node.name: storage_daemons_running(node.name) for node in plan.nodes}
+    assert running == {node.name: STORAGE_DAEMONS if node.name in storage else set()
+                       for node in plan.nodes}  # fmt: skip
+    services = cli(LAB, "volume", "service", "list")
+    assert {(s["Binary"], s["Host"], s["State"]) for s in services} == {
+        ("cinder-scheduler", plan.controller, "up"),
+        ("cinder-volume", f"storage@{CINDER_BACKEND}", "up"),
+    }
+
+
+def test_a_volume_of_the_storage_node_is_seen_by_a_guest_on_each_compute(plan: Plan) -> None:
+    """One volume, made by the storage node's cinder-volume, attached to a running guest on
+    compute1, detached, then attached to one on compute2: each guest lists it on its console
+    (QEMU on each compute opens it in the storage node's Ceph with the cinder key of its
+    libvirt secret) and no longer does after the detach."""
+    computes = [node.name for node in plan.nodes_with(Role.COMPUTE)]
+    assert computes == ["compute1", "compute2"]
+    servers: dict[str, str] = {}
+    volume = ""
+    try:
+        for compute in computes:
+            servers[compute] = str(cli(
+                LAB, "--os-compute-api-version", "2.74", "server", "create", f"vol-{compute}",
+                "--image", TEST_IMAGE, "--flavor", VERIFY_FLAVOR, "--network", TENANT_NETWORK,
+                "--host", compute,
+            )["id"])  # fmt: skip
+        volume = str(cli(LAB, "volume", "create", "--size", "1", "vol-multinode")["id"])
+        wait_for("volume available", partial(volume_status, LAB, volume, "available"))
+        made_by = cli(LAB, "volume", "show", volume)["os-vol-host-attr:host"]
+        assert made_by == f"storage@{CINDER_BACKEND}#{CINDER_BACKEND}"
+        for compute, server in servers.items():
+            wait_for(f"the server on {compute} ACTIVE", partial(server_active, LAB, server))
+            assert cli(LAB, "server", "show", server)["OS-EXT-SRV-ATTR:host"] == compute
+            root, seen_after = attach(LAB, server, volume)
+            print(f"\nattach on {compute}: the guest saw the volume after {seen_after:.0f} s")
+            attachments = cli(LAB, "volume", "show", volume)["attachments"]
+            assert [(a["server_id"], a["host_name"]) for a in attachments] == [(server, compute)]
+            detach(LAB, server, volume, root)
+    finally:
+        for server in servers.values():
+            subprocess.run(
+                [OPENSTACK, "--os-cloud", LAB, "server", "delete", "--wait", server],
+                check=False, timeout=300, capture_output=True,
+            )  # fmt: skip
+        if volume:
+            subprocess.run(
+                [OPENSTACK, "--os-cloud", LAB, "volume", "delete", volume],
+                check=False, timeout=120, capture_output=True,
             )  # fmt: skip
 
 
