@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 from pathlib import Path
+from types import TracebackType
 
 from stacklab.core.nodes import ProgressCallback
 from stacklab.core.ssh import known_hosts_path
@@ -44,6 +46,27 @@ def unmount_root(runner: Runner, root: Path) -> None:
     unmount_all_below(runner, root)
 
 
+def remove_tree(directory: Path) -> None:
+    """rmtree that counts an entry gone meanwhile as removed: a busy node root is unmounted
+    lazily, and its last processes may still delete their own files while this walks."""
+
+    def gone_already(function: object, path: str, error: BaseException) -> None:
+        if not isinstance(error, FileNotFoundError):
+            raise error
+
+    def gone_already_info(
+        function: object,
+        path: str,
+        info: tuple[type[BaseException], BaseException, TracebackType | None],
+    ) -> None:
+        gone_already(function, path, info[1])
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(directory, onexc=gone_already)
+    else:
+        shutil.rmtree(directory, onerror=gone_already_info)
+
+
 def tear_down(runner: Runner, found: LabInventory, progress: ProgressCallback) -> None:
     lab = found.lab
     if found.processes or found.namespaces:
@@ -67,7 +90,7 @@ def tear_down(runner: Runner, found: LabInventory, progress: ProgressCallback) -
     for directory in found.node_dirs:
         if mounts_below(directory):  # never delete through a mount into something else
             raise ProviderError(f"{directory} still has mounts; not deleting it.")
-        shutil.rmtree(directory)
+        remove_tree(directory)
     nodes_dir = lab_dir(lab) / NODES_DIR
     with contextlib.suppress(OSError):
         nodes_dir.rmdir()  # only when empty: nothing of anyone else's goes
