@@ -181,3 +181,34 @@ def test_the_disk_watcher_prints_the_disks_again_when_one_comes_or_goes(tmp_path
         {"vda": 1048576, "vdb": 2048},
         {"vda": 1048576},
     ]
+
+
+def tempest_disks(lsblk_output: str) -> list[str]:
+    """Tempest's RemoteClient.get_disks/list_disks: the rows with "disk" right under TYPE."""
+    position: int | None = None
+    names = []
+    for line in lsblk_output.splitlines():
+        if position is None and line.find("TYPE") > 0:
+            position = line.find("TYPE")
+        elif position is not None and line[position : position + 4] == "disk":
+            names.append(line.split()[0])
+    return names
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_lsblk_lists_the_virtio_disks_as_tempest_reads_them(shell: str, tmp_path: Path) -> None:
+    sysfs = tmp_path / "block"
+    for name, dev, sectors in (
+        ("vda", "253:0", 2097152),
+        ("vdb", "253:16", 2 << 30),
+        ("sr0", "11:0", 900),
+    ):
+        (sysfs / name).mkdir(parents=True)
+        for key, value in (("dev", dev), ("size", sectors), ("removable", 0), ("ro", 0)):
+            (sysfs / name / key).write_text(f"{value}\n")
+    script = tmp_path / "lsblk"
+    script.write_text(guest_init.LSBLK_SCRIPT.replace("/sys/block", str(sysfs)))
+    command = [shell, str(script)] if shell == "sh" else [shell, "sh", str(script)]
+    listed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    assert tempest_disks(listed) == ["vda", "vdb"]
+    assert f"{(2 << 30) * 512}" in listed  # bytes, as -b asks

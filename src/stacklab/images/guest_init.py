@@ -207,6 +207,20 @@ esac
 exit 0
 """
 
+# Tempest counts a guest's disks with `lsblk -lb --nodeps`, reading the TYPE column where
+# its header has it; busybox has no lsblk. Same widths in header and rows keep it aligned.
+LSBLK_PATH = "bin/lsblk"
+LSBLK_SCRIPT = r"""#!/bin/sh
+row() { printf '%-6s %7s %2s %14s %2s %-4s\n' "$@"; }
+row NAME MAJ:MIN RM SIZE RO TYPE
+for device in /sys/block/vd* /sys/block/sr*; do
+    [ -e "$device/dev" ] || continue
+    case "${device##*/}" in sr*) type=rom ;; *) type=disk ;; esac
+    row "${device##*/}" "$(cat "$device/dev")" "$(cat "$device/removable")" \
+        "$(( $(cat "$device/size") * 512 ))" "$(cat "$device/ro")" "$type"
+done
+"""
+
 ETC_FILES = {
     "etc/passwd": "root:x:0:0:root:/root:/bin/sh\n",
     "etc/group": "root:x:0:\n",
@@ -250,5 +264,10 @@ def render_init(modules: tuple[str, ...]) -> str:
 
 def templates_fingerprint() -> str:
     """Changes whenever anything the guest runs changes, so cached images are rebuilt."""
-    parts = [INIT_TEMPLATE, DHCP_SCRIPT, *sorted(f"{k}={v}" for k, v in ETC_FILES.items())]
+    parts = [
+        INIT_TEMPLATE,
+        DHCP_SCRIPT,
+        LSBLK_SCRIPT,
+        *sorted(f"{k}={v}" for k, v in ETC_FILES.items()),
+    ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()

@@ -30,6 +30,7 @@ def initramfs_archive(
     for module in modules:
         image.add_file(f"{guest_init.MODULES_DIRECTORY}/{module.name}.ko", module.data)
     image.add_file(guest_init.DHCP_SCRIPT_PATH, guest_init.DHCP_SCRIPT.encode(), 0o755)
+    image.add_file(guest_init.LSBLK_PATH, guest_init.LSBLK_SCRIPT.encode(), 0o755)
     for path, text in guest_init.ETC_FILES.items():
         image.add_file(path, text.encode())
     image.add_directory("root", 0o700)
