@@ -28,13 +28,13 @@ from stacklab.plan.models import Plan
 from stacklab.state.paths import lab_dir
 
 AIO_LAB = "e2e"
-# Octavia (OVN's driver) on: its test runs on this lab too. Cinder stays off until a second
-# `up` changes nothing with it on: nova_compute's libvirt secret task reports a change every
-# run (its secret is private, so virsh cannot read the value back to compare).
+# Cinder and Octavia stay off on the shared lab for now. Cinder: a second `up` with it on
+# changes a task every run (nova_compute's libvirt secret is private, so virsh cannot read
+# the value back to compare). Octavia: its role passed its load balancer test on a lab that
+# was fixed by hand first, but has not yet installed from scratch, and every test here
+# shares this lab. Their tests skip while these are off.
 AIO_SPEC = f"""\
 name: {AIO_LAB}
-services:
-  octavia: true
 """
 KILLED_DURING = "compute"
 # The home of a lab that is up already: the tests use it instead of making the shared one
