@@ -152,15 +152,24 @@ def _console_state(markers: ConsoleMarkers) -> str:
     return f"metadata ok, SSH not decided yet (address {markers.address})"
 
 
-def wait_ping(runner: Runner, address: str, timeout: float) -> None:
-    ping = ["ping", "-c", "1", "-W", "1", address]
+def _wait_for_answer(runner: Runner, ping: list[str], timeout: float, what: str, fix: str) -> None:
     wait_until(
         lambda: True if runner.run(ping, check=False, fix=PING_FIX).ok else None,
         retry_on=(CloudUnreachable,),
         timeout=timeout,
         interval=PING_INTERVAL_S,
-        what=f"{address} to answer ping from {runner.where}",
-        fix="check the router's gateway on the external network and the L3 agent",
+        what=f"{what} from {runner.where}",
+        fix=fix,
+    )
+
+
+def wait_ping(runner: Runner, address: str, timeout: float) -> None:
+    _wait_for_answer(
+        runner,
+        ["ping", "-c", "1", "-W", "1", address],
+        timeout,
+        f"{address} to answer ping",
+        "check the router's gateway on the external network and the L3 agent",
     )
 
 
@@ -173,14 +182,12 @@ def full_size_ping(address: str, mtu: int) -> list[str]:
 
 
 def wait_full_size_ping(runner: Runner, address: str, mtu: int, timeout: float) -> None:
-    ping = full_size_ping(address, mtu)
-    wait_until(
-        lambda: True if runner.run(ping, check=False, fix=PING_FIX).ok else None,
-        retry_on=(CloudUnreachable,),
-        timeout=timeout,
-        interval=PING_INTERVAL_S,
-        what=f"{address} to answer a ping of {mtu} bytes (not fragmented) from {runner.where}",
-        fix="the tenant network's MTU plus the tunnel's overhead exceeds what the overlay "
+    _wait_for_answer(
+        runner,
+        full_size_ping(address, mtu),
+        timeout,
+        f"{address} to answer a ping of {mtu} bytes (not fragmented)",
+        "the tenant network's MTU plus the tunnel's overhead exceeds what the overlay "
         "network carries: compare `stacklab plan`'s tenant MTU with the network's MTU in "
         "Neutron and with the overlay NICs' MTU on the nodes",
     )
