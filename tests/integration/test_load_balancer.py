@@ -8,14 +8,15 @@ from __future__ import annotations
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import openstack
 import pytest
 from conftest import AioLab
 from openstack.connection import Connection
+from volumes import wait_for
 
 from stacklab.bootstrap.resources import (
     EXTERNAL_NETWORK,
@@ -31,17 +32,6 @@ from stacklab.images.guest_init import HTTP_PORT
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CONNECTIONS = 40
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 600) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found is not None:
-            return found
-        time.sleep(3)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
 def get_page(address: str, timeout: float = 5) -> str | None:
