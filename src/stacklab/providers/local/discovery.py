@@ -88,7 +88,7 @@ def inventory(runner: Runner, lab: str) -> LabInventory:
         if owner_node and owner_node[0] == lab:
             found.mounts.append(mount.point)
             found.nodes.add(owner_node[1])
-            directories.add(mount.point.parent)
+            directories.add(mount.point.parent.resolve())
     for machine, pids in nspawn_machines().items():
         parsed = parse_namespace(machine)
         if parsed and parsed[0] == lab:
@@ -96,10 +96,11 @@ def inventory(runner: Runner, lab: str) -> LabInventory:
             found.nodes.add(parsed[1])
             root = nspawn_directory(pids[0])
             if root is not None:
-                directories.add(root.parent)
+                directories.add(root.parent.resolve())
     nodes_dir = lab_dir(lab) / NODES_DIR
     if nodes_dir.is_dir():
-        directories.update(path for path in nodes_dir.iterdir() if path.is_dir())
+        # resolved, so a node directory reached through a symlinked state directory is one
+        directories.update(path.resolve() for path in nodes_dir.iterdir() if path.is_dir())
     for directory in sorted(directories):
         marker = read_marker(NodeDirs(directory))
         if marker is not None and marker.lab == lab:  # only directories that say they are ours

@@ -442,10 +442,11 @@ class LocalProvider:
 def _refuse_foreign_node(lab: str, node: str, pids: list[int], root: Path) -> None:
     """Machine names are host-wide but lab directories are per state directory: a node of
     the same lab name booted from another XDG_STATE_HOME is not this lab's to reuse (its
-    root here was never made: reading its host key failed with a bare FileNotFoundError)."""
+    root here was never made: reading its host key failed with a bare FileNotFoundError).
+    Paths are compared resolved: a state directory reached through a symlink is the same."""
     for pid in pids:
         booted = nspawn_directory(pid)
-        if booted is not None and booted != root:
+        if booted is not None and booted.resolve() != root.resolve():
             raise HostError(
                 f"Node {node} of lab {lab} already runs on this host (systemd-nspawn pid {pid}) "
                 f"from {booted}, not from this lab's {root}: a lab of the same name was made "
