@@ -42,11 +42,14 @@ def current_mounts() -> list[Mount]:
 
 
 def is_mounted(point: Path) -> bool:
-    return any(mount.point == point for mount in current_mounts())
+    # the kernel lists mount points resolved; a lab's directory may be reached through a symlink
+    resolved = point.resolve()
+    return any(mount.point == resolved for mount in current_mounts())
 
 
 def mounts_below(path: Path) -> list[Mount]:
     """Mounts at or under `path`, deepest first (the order to unmount them in)."""
+    path = path.resolve()
     found = [m for m in current_mounts() if m.point == path or path in m.point.parents]
     return sorted(found, key=lambda mount: len(mount.point.parts), reverse=True)
 

@@ -1,5 +1,5 @@
-"""A node of the same lab name already running is this lab's only if it boots this lab's
-root: the same directory reached through a symlinked state directory is not foreign."""
+"""A lab's state directory reached through a symlink is the same directory: a node booted
+from it is the lab's own and its mounted root counts as mounted (else `up` rebooted it)."""
 
 import re
 import subprocess
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from stacklab.errors import HostError
+from stacklab.providers.local.mounts import is_mounted, mounts_below
 from stacklab.providers.local.provider import _refuse_foreign_node
 
 
@@ -50,3 +51,12 @@ def test_a_root_of_another_state_directory_is_refused(state: Path) -> None:
     linked_root = state / "home" / "stacklab" / "labs" / "lab1" / "nodes" / "aio" / "root"
     with booting(other_root) as pid, pytest.raises(HostError, match=re.escape(str(other_root))):
         _refuse_foreign_node("lab1", "aio", [pid], linked_root)
+
+
+def test_a_mount_point_reached_through_a_symlink_is_mounted(tmp_path: Path) -> None:
+    (tmp_path / "proc").symlink_to("/proc")
+    (tmp_path / "plain").mkdir()
+    assert is_mounted(tmp_path / "proc")
+    assert not is_mounted(tmp_path / "plain")
+    assert Path("/proc") in [mount.point for mount in mounts_below(tmp_path / "proc")]
+    assert mounts_below(tmp_path / "plain") == []
