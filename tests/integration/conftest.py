@@ -28,13 +28,11 @@ from stacklab.plan.models import Plan
 from stacklab.state.paths import lab_dir
 
 AIO_LAB = "e2e"
-# Cinder and Octavia stay off on the shared lab for now. Cinder: a second `up` with it on
-# changes a task every run (nova_compute's libvirt secret is private, so virsh cannot read
-# the value back to compare). Octavia: its role passed its load balancer test on a lab that
-# was fixed by hand first, but has not yet installed from scratch, and every test here
-# shares this lab. Their tests skip while these are off.
 AIO_SPEC = f"""\
 name: {AIO_LAB}
+services:
+  cinder: true
+  octavia: true
 """
 KILLED_DURING = "compute"
 # The home of a lab that is up already: the tests use it instead of making the shared one
