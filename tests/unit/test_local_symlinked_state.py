@@ -4,6 +4,7 @@ from it is the lab's own and its mounted root counts as mounted (else `up` reboo
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from stacklab.errors import HostError
 from stacklab.providers.local.mounts import is_mounted, mounts_below
+from stacklab.providers.local.processes import nspawn_directory
 from stacklab.providers.local.provider import _refuse_foreign_node
 
 
@@ -31,6 +33,10 @@ def booting(root: Path) -> Iterator[int]:
         [sys.executable, "-c", "import time; time.sleep(60)", f"--directory={root}"]
     )
     try:
+        # Popen returns once exec has begun; the kernel sets the new command line a moment later
+        deadline = time.monotonic() + 10
+        while nspawn_directory(process.pid) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         yield process.pid
     finally:
         process.kill()
