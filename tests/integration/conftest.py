@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from openstack.config.loader import OpenStackConfig
+from openstack.connection import Connection
 
 from stacklab import api
 from stacklab.cli.main import run
@@ -58,6 +60,15 @@ class AioLab:
     @property
     def config_home(self) -> Path:
         return self.home / "config"
+
+
+def demo_connection(lab: AioLab) -> Connection:
+    """The demo user's openstacksdk connection, from the clouds.yaml the lab wrote. Named by
+    its path: openstacksdk reads XDG_CONFIG_HOME once, when it is imported, so a lab home set
+    afterwards (in_lab_home) is not where it looks."""
+    clouds = lab.config_home / "openstack" / "clouds.yaml"
+    config = OpenStackConfig(config_files=[str(clouds)], secure_files=[], load_envvars=False)
+    return Connection(config=config.get_one(cloud=f"{lab.name}-demo"))
 
 
 @contextmanager

@@ -6,9 +6,8 @@ of "not found"). Real openstacksdk session, the clouds.yaml the lab wrote. Root,
 
 from __future__ import annotations
 
-import openstack
 import pytest
-from conftest import AioLab
+from conftest import AioLab, demo_connection
 from keystoneauth1.exceptions import ConnectionError as ConnectionFailed
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -18,7 +17,7 @@ BODY = {"stacklab": "x" * 4096}  # a body the API never reads: the route does no
 
 
 def test_a_refused_request_with_a_body_gets_its_answer(lab: AioLab) -> None:
-    conn = openstack.connect(cloud=f"{lab.name}-demo")
+    conn = demo_connection(lab)
     try:
         catalog = {
             entry["type"]

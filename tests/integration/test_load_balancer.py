@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import openstack
 import pytest
-from conftest import AioLab
+from conftest import AioLab, demo_connection
 from openstack.connection import Connection
 from volumes import wait_for
 
@@ -74,7 +73,7 @@ def demo(lab: AioLab) -> Iterator[tuple[Connection, Made]]:
     """The demo user's connection and the record of what the test made."""
     if "octavia" not in lab.plan.services:
         pytest.skip("the shared lab has services.octavia off")
-    conn = openstack.connect(cloud=f"{lab.name}-demo")
+    conn = demo_connection(lab)
     made = Made()
     yield conn, made
     for balancer in made.balancers:
