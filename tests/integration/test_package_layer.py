@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import AioLab, in_lab_home
 
 from stacklab.cli.main import run
@@ -49,7 +50,9 @@ def test_a_new_lab_starts_on_the_first_labs_package_layer(lab: AioLab, tmp_path:
     first = read_marker(node_dirs(lab.directory, node.name))
     assert first is not None and first.layers[-1] == str(base)
 
-    (tmp_path / "stacklab.yaml").write_text(f"name: {SECOND_LAB}\n")
+    # the shared lab's spec under another name: the same services, so the same packages
+    spec = yaml.safe_load((lab.home / "stacklab.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "stacklab.yaml").write_text(yaml.safe_dump({**spec, "name": SECOND_LAB}))
     with in_lab_home(tmp_path):
         try:
             assert run(["up", "--until", "nodes"]) == 0
